@@ -1,0 +1,83 @@
+"""Every error the domain raises, under one base. `retryable` says whether a re-run may help."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of the domain's errors."""
+
+    retryable: bool = False
+
+
+class SettingsError(IngestError):
+    """The configuration is incomplete or unsafe for the chosen environment."""
+
+
+class SourceEmptyError(IngestError):
+    """The source object has zero bytes."""
+
+
+class SourceNotVideoError(IngestError):
+    """The source object is not a video any decoder recognises."""
+
+
+class SourceChangedError(IngestError):
+    """The source object was replaced while the job was reading it."""
+
+
+class SourceNotFoundError(IngestError):
+    """The source object no longer exists."""
+
+
+class FramesDecodeError(IngestError):
+    """Decoding stopped before the last frame: the file is truncated or corrupt."""
+
+
+class FramesEncodeError(IngestError):
+    """A decoded frame could not be encoded in the requested image format."""
+
+
+class StageDependencyError(IngestError):
+    """A stage needs the result of a stage that has not run."""
+
+
+class StageUnknownError(IngestError):
+    """A stage name that the stage table does not have."""
+
+
+class JobNotFoundError(IngestError):
+    """No job record has this id."""
+
+
+class JobStateError(IngestError):
+    """The job is in a state that does not allow what was asked."""
+
+    def __init__(self, message: str, *, state: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+class JobLeaseHeldError(IngestError):
+    """Another worker holds a live lease on the job."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, owner: str) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
+class JobLeaseLostError(IngestError):
+    """Another worker took the job over; this worker must stop writing."""
+
+    retryable = True
+
+
+class PlateInputError(IngestError):
+    """A local plate given to the CLI cannot be ingested (missing, or its key is taken)."""
+
+
+class NotifyDeliveryError(IngestError):
+    """A notification could not be delivered after every retry."""
+
+    retryable = True

@@ -1,0 +1,112 @@
+"""The job record: one JSON object per job under `.ingest/jobs/`, the bucket being the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ingest_service.job_states import JobState, StageStatus
+from ingest_service.objects import ObjectRef
+from ingest_service.settings import FrameFormat
+from ingest_service.stage_results import StageResult
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ErrorInfo(BaseModel):
+    """What went wrong, in words an artist can act on; never a credential."""
+
+    type: str
+    message: str
+    retryable: bool
+    stage: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Lease(BaseModel):
+    owner: str
+    until: datetime
+
+
+class JobOptions(BaseModel):
+    """The per-job snapshot of options, so a resumed job runs as it started."""
+
+    stages: list[str]
+    frame_format: FrameFormat
+    first_frame: int
+    png_compression: int
+    jpeg_quality: int
+    thumbnail_width: int
+    shot: str | None = None
+
+
+class StageRun(BaseModel):
+    name: str
+    status: StageStatus
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    device: str
+    cpu_cores: int
+    backend: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    result: StageResult | None = None
+    error: ErrorInfo | None = None
+
+
+class Delivery(BaseModel):
+    """One notification sent (or not) for this job."""
+
+    channel: str
+    target: str
+    event: str
+    ok: bool
+    attempts: int
+    status: int | None = None
+    error: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class JobRecord(BaseModel):
+    schema_version: int = 1
+    job_id: str
+    source: ObjectRef
+    options: JobOptions
+    state: JobState = JobState.CLAIMED
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    attempt: int = 0
+    max_attempts: int
+    lease: Lease | None = None
+    current_stage: str | None = None
+    shot: str | None = None
+    version: str | None = None
+    output_prefix: str | None = None
+    stages: dict[str, StageRun] = Field(default_factory=dict)
+    manifest_key: str | None = None
+    failure_key: str | None = None
+    error: ErrorInfo | None = None
+    deliveries: list[Delivery] = Field(default_factory=list)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(indent=1).encode("utf-8")
+
+    def stage_done(self, name: str) -> bool:
+        run = self.stages.get(name)
+        return run is not None and run.status is StageStatus.DONE
+
+    def lease_live(self, now: datetime) -> bool:
+        return self.lease is not None and self.lease.until > now
+
+    @property
+    def retry_allowed(self) -> bool:
+        return (
+            self.state is JobState.FAILED
+            and self.error is not None
+            and self.error.retryable
+            and self.attempt < self.max_attempts
+        )

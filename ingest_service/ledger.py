@@ -1,0 +1,156 @@
+"""The job ledger: claim with one conditional create, run under a lease, hand over by CAS."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ingest_service.errors import JobLeaseHeldError, JobNotFoundError, JobStateError
+from ingest_service.job_handle import JobHandle
+from ingest_service.job_ids import job_id_for
+from ingest_service.job_record import ErrorInfo, JobOptions, JobRecord, Lease, utcnow
+from ingest_service.job_states import JobState, check_transition
+from ingest_service.objects import ObjectRef
+from storage import ConflictError, ObjectNotFoundError, ObjectStore, PreconditionFailedError
+
+CONFLICT_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """`claimed` is True for exactly one claimer of an object version; `record` is the job."""
+
+    claimed: bool
+    record: JobRecord
+
+
+class JobLedger:
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        jobs_prefix: str = ".ingest/jobs/",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.prefix = jobs_prefix
+        self.clock = clock
+
+    def key(self, job_id: str) -> str:
+        return f"{self.prefix}{job_id}.json"
+
+    def claim(self, ref: ObjectRef, options: JobOptions, *, max_attempts: int) -> ClaimResult:
+        """Create the job record if no one has; a duplicate event, poll or webhook is a no-op."""
+        now = self.clock()
+        record = JobRecord(
+            job_id=job_id_for(ref),
+            source=ref,
+            options=options,
+            max_attempts=max_attempts,
+            created_at=now,
+            updated_at=now,
+        )
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self.store.put(
+                    self.key(record.job_id),
+                    record.to_json(),
+                    content_type="application/json",
+                    if_none_match=True,
+                )
+                return ClaimResult(claimed=True, record=record)
+            except PreconditionFailedError:
+                return ClaimResult(claimed=False, record=self.get(record.job_id))
+            except ConflictError:
+                # S3 answers 409 while another conditional write of the key is in flight;
+                # asking again resolves to a win or a 412.
+                time.sleep(0.05 * 2**attempt)
+        return ClaimResult(claimed=False, record=self.get(record.job_id))
+
+    def load(self, job_id: str) -> tuple[JobRecord, str]:
+        try:
+            stored = self.store.get(self.key(job_id))
+        except ObjectNotFoundError as exc:
+            raise JobNotFoundError(f"no job {job_id}") from exc
+        return JobRecord.model_validate_json(stored.data), stored.info.etag
+
+    def get(self, job_id: str) -> JobRecord:
+        return self.load(job_id)[0]
+
+    def list(self) -> Iterator[JobRecord]:
+        for info in self.store.list(self.prefix):
+            if info.key.endswith(".json"):
+                try:
+                    yield self.get(info.key[len(self.prefix) : -len(".json")])
+                except JobNotFoundError:
+                    continue
+
+    def acquire(self, job_id: str, *, owner: str, lease_s: float) -> JobHandle:
+        """Start (or take over, or retry) a job; raises if it is live elsewhere or finished."""
+        for _ in range(CONFLICT_RETRIES):
+            record, etag = self.load(job_id)
+            now = self.clock()
+            self._check_runnable(record, etag, owner, now)
+            running = record.model_copy(deep=True)
+            check_transition(record.state, JobState.RUNNING)
+            running.state = JobState.RUNNING
+            running.attempt += 1
+            running.lease = Lease(owner=owner, until=now + timedelta(seconds=lease_s))
+            running.updated_at = now
+            try:
+                info = self.store.put(
+                    self.key(job_id),
+                    running.to_json(),
+                    content_type="application/json",
+                    if_match=etag,
+                )
+            except (PreconditionFailedError, ConflictError):
+                continue  # someone else moved it: look again
+            return JobHandle(self, running, info.etag, owner=owner, lease_s=lease_s)
+        raise JobLeaseHeldError(f"job {job_id} kept changing under us", owner="unknown")
+
+    def _check_runnable(self, record: JobRecord, etag: str, owner: str, now: datetime) -> None:
+        if record.state is JobState.PUBLISHED:
+            raise JobStateError(f"job {record.job_id} is already published", state=record.state)
+        if record.state is JobState.FAILED and not record.retry_allowed:
+            why = "attempts exhausted" if record.attempt >= record.max_attempts else "not retryable"
+            raise JobStateError(f"job {record.job_id} failed ({why})", state=record.state)
+        if record.state is not JobState.RUNNING:
+            return
+        lease = record.lease
+        if lease is not None and lease.until > now and lease.owner != owner:
+            raise JobLeaseHeldError(
+                f"job {record.job_id} is running on {lease.owner} until {lease.until:%H:%M:%S}",
+                owner=lease.owner,
+            )
+        if record.attempt >= record.max_attempts:
+            self._give_up(record, etag, now)
+
+    def _give_up(self, record: JobRecord, etag: str, now: datetime) -> None:
+        """A job whose workers keep dying stops being taken over, and says why."""
+        failed = record.model_copy(deep=True)
+        failed.state = JobState.FAILED
+        failed.lease = None
+        failed.updated_at = now
+        failed.error = ErrorInfo(
+            type="JobLeaseExpiredError",
+            message=(
+                f"the worker running stage {record.current_stage or '?'} stopped renewing its "
+                f"lease {record.attempt} times (crashed, killed or out of memory)"
+            ),
+            retryable=False,
+            stage=record.current_stage,
+            at=now,
+        )
+        # If another worker decided first, its word stands.
+        with contextlib.suppress(PreconditionFailedError):
+            self.store.put(
+                self.key(record.job_id),
+                failed.to_json(),
+                content_type="application/json",
+                if_match=etag,
+            )
+        raise JobStateError(f"job {record.job_id} failed: {failed.error.message}", state="failed")

@@ -1,0 +1,1 @@
+"""Notifications of published and failed jobs: signed webhook, SNS, local log."""

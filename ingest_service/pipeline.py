@@ -1,0 +1,211 @@
+"""pipeline.run(job_id): place → stages → publish → notify, under the job's lease."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from ingest_service.errors import IngestError, JobLeaseLostError
+from ingest_service.job_handle import Heartbeat, JobHandle
+from ingest_service.job_record import ErrorInfo, JobRecord, StageRun, utcnow
+from ingest_service.job_states import JobState, StageStatus
+from ingest_service.naming import shot_path
+from ingest_service.notify.message import Notification
+from ingest_service.progress import NullProgress, Progress
+from ingest_service.publish import missing_outputs, write_failure, write_manifest
+from ingest_service.redact import redact
+from ingest_service.services import Services, worker_id
+from ingest_service.stages.base import StageContext, StageSpec
+from ingest_service.stages.table import plan
+from ingest_service.versions import allocate_version
+from storage import StorageError
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    job_id: str,
+    services: Services,
+    *,
+    owner: str | None = None,
+    progress: Progress | None = None,
+) -> JobRecord:
+    """Run a claimed job to `published` or `failed`; returns the final record.
+
+    Safe to call again after a crash: recorded stages are skipped, and the version
+    folder is the one this job already holds.
+    """
+    progress = progress or NullProgress()
+    handle = services.ledger.acquire(
+        job_id, owner=owner or worker_id(), lease_s=services.settings.lease_seconds
+    )
+    try:
+        with Heartbeat(handle), tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
+            _place_outputs(handle, services)
+            _run_stages(handle, services, progress, Path(scratch))
+            _publish(handle, services)
+    except JobLeaseLostError:
+        log.warning("job %s: taken over by another worker; leaving it to them", job_id)
+        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        _fail(handle, services, exc)
+        if not isinstance(exc, Exception):
+            raise
+    _notify(handle, services)
+    return handle.record
+
+
+def _place_outputs(handle: JobHandle, services: Services) -> None:
+    record = handle.record
+    if record.output_prefix:
+        return
+    settings = services.settings
+    shot = record.options.shot or shot_path(record.source.key, settings.incoming_prefix)
+    version = allocate_version(services.store, settings.versions_prefix, shot, record.job_id)
+
+    def place(r: JobRecord) -> None:
+        r.shot, r.version = shot, version
+        r.output_prefix = f"{settings.published_prefix}{shot}/{version}/"
+
+    handle.update(place)
+
+
+def _run_stages(handle: JobHandle, services: Services, progress: Progress, scratch: Path) -> None:
+    for spec in plan(handle.record.options.stages):
+        if handle.record.stage_done(spec.name):
+            progress.finished(spec.name, "skipped", 0.0, "recorded by an earlier attempt")
+            continue
+        _run_stage(spec, handle, services, progress, scratch)
+
+
+def _run_stage(
+    spec: StageSpec, handle: JobHandle, services: Services, progress: Progress, scratch: Path
+) -> None:
+    def begin(r: JobRecord) -> None:
+        r.current_stage = spec.name
+
+    record = handle.update(begin)
+    assert record.output_prefix
+    ctx = StageContext(
+        job=record,
+        store=services.store,
+        settings=services.settings,
+        output_prefix=record.output_prefix,
+        scratch=scratch,
+        check=handle.check,
+        progress=progress,
+    )
+    started, clock = utcnow(), time.perf_counter()
+    try:
+        output = spec.run(ctx)
+    except JobLeaseLostError:
+        raise
+    except Exception as exc:
+        duration = time.perf_counter() - clock
+        progress.finished(spec.name, "failed", duration, redact(str(exc)))
+        if spec.critical:
+            raise
+        # A non-critical stage is published as failed beside the stages that worked.
+        run = StageRun(name=spec.name, status=StageStatus.FAILED, started_at=started,
+                       finished_at=utcnow(), duration_s=duration, device="cpu", cpu_cores=1,
+                       backend="", error=error_info(exc, spec.name))  # fmt: skip
+    else:
+        duration = time.perf_counter() - clock
+        run = StageRun(
+            name=spec.name,
+            status=StageStatus.DONE,
+            started_at=started,
+            finished_at=utcnow(),
+            duration_s=duration,
+            device=output.device,
+            cpu_cores=output.cpu_cores,
+            backend=output.backend,
+            parameters=output.parameters,
+            result=output.result,
+        )
+        progress.finished(spec.name, "done", duration)
+
+    def record_stage(r: JobRecord) -> None:
+        r.stages[spec.name] = run
+
+    handle.update(record_stage)
+
+
+def _publish(handle: JobHandle, services: Services) -> None:
+    record = handle.record
+    missing = missing_outputs(services.store, record)
+    if missing:
+        # Outputs vanished since their stage ran (deleted by hand, lifecycle rule):
+        # forget those stages and run them again rather than publish a broken manifest.
+        def forget(r: JobRecord) -> None:
+            for name in missing:
+                r.stages.pop(name, None)
+
+        handle.update(forget)
+        log.warning("job %s: re-running %s: recorded outputs are missing", record.job_id, missing)
+        with tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
+            _run_stages(handle, services, NullProgress(), Path(scratch))
+        record = handle.record
+        if missing_outputs(services.store, record):
+            raise StorageError("outputs disappeared while the job was publishing")
+    manifest = write_manifest(
+        services.store, record, cpu_core_hour_usd=services.settings.cpu_core_hour_usd
+    )
+
+    def published(r: JobRecord) -> None:
+        r.state = JobState.PUBLISHED
+        r.current_stage = None
+        r.manifest_key = f"{manifest.prefix}manifest.json"
+        r.failure_key = None
+        r.error = None
+
+    handle.update(published)
+
+
+def _fail(handle: JobHandle, services: Services, exc: BaseException) -> None:
+    record = handle.record
+    error = error_info(exc, record.current_stage)
+    log.error("job %s failed in %s: %s", record.job_id, error.stage or "setup", error.message)
+    try:
+        failure_key = write_failure(services.store, record, error)
+    except StorageError as write_exc:
+        log.error("job %s: could not write its failure record: %s", record.job_id, write_exc)
+        failure_key = None
+
+    def failed(r: JobRecord) -> None:
+        r.state = JobState.FAILED
+        r.error = error
+        r.failure_key = failure_key
+
+    handle.update(failed)
+
+
+def _notify(handle: JobHandle, services: Services) -> None:
+    deliveries = services.notifier.send(Notification.for_job(handle.record))
+    for delivery in deliveries:
+        if not delivery.ok:
+            log.warning("job %s: %s notification to %s failed: %s", handle.job_id,
+                        delivery.channel, delivery.target, delivery.error)  # fmt: skip
+
+    def delivered(r: JobRecord) -> None:
+        r.deliveries.extend(deliveries)
+
+    try:
+        handle.update(delivered)
+    except (StorageError, JobLeaseLostError) as exc:
+        log.warning("job %s: could not record notification deliveries: %s", handle.job_id, exc)
+
+
+def error_info(exc: BaseException, stage: str | None) -> ErrorInfo:
+    """An error in words, with whether a retry may help; unknown errors may be transient."""
+    if isinstance(exc, IngestError | StorageError):
+        retryable = exc.retryable
+        message = str(exc)
+    elif isinstance(exc, KeyboardInterrupt):
+        retryable, message = True, "interrupted (Ctrl-C or shutdown); run it again to resume"
+    else:
+        retryable, message = True, f"internal error: {type(exc).__name__}: {exc}"
+    return ErrorInfo(type=type(exc).__name__, message=redact(message), retryable=retryable,
+                     stage=stage)  # fmt: skip

@@ -1,0 +1,107 @@
+"""One settings object for the whole service (env prefix `INGEST_`); tests build it explicitly."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ingest_service.errors import SettingsError
+
+
+class FrameFormat(StrEnum):
+    PNG = "png"
+    JPEG = "jpeg"
+    EXR = "exr"
+
+
+class Settings(BaseSettings):
+    """Where the bucket is, what to run, how to notify. Secrets are `SecretStr`: never logged."""
+
+    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+
+    # Where plates arrive and results go.
+    store: str = "bucket"
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    incoming_prefix: str = "incoming/"
+    published_prefix: str = "published/"
+    state_prefix: str = ".ingest/"
+
+    # What runs, and how.
+    stages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["probe", "frames"])
+    frame_format: FrameFormat = FrameFormat.PNG
+    first_frame: int = Field(default=1, ge=0, le=9_999_999)
+    png_compression: int = Field(default=3, ge=0, le=9)
+    jpeg_quality: int = Field(default=95, ge=1, le=100)
+    thumbnail_width: int = Field(default=480, ge=16, le=4096)
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+
+    # Jobs.
+    lease_seconds: float = Field(default=300.0, gt=1.0)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+
+    # Notifications: a signed webhook and/or SNS; a local log when neither is set.
+    notify_url: AnyHttpUrl | None = None
+    notify_signing_key: SecretStr | None = None
+    notify_sns_topic_arn: str | None = None
+    notify_log: Path | None = None
+    notify_timeout_s: float = Field(default=10.0, gt=0)
+    notify_attempts: int = Field(default=5, ge=1, le=20)
+
+    # Cost estimate: Modal's published CPU price, per physical core-hour, as of 2026-11.
+    cpu_core_hour_usd: float = Field(default=0.0473, ge=0)
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _split_stages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [s.strip() for s in value.split(",") if s.strip()]
+        return value
+
+    @field_validator("incoming_prefix", "published_prefix", "state_prefix")
+    @classmethod
+    def _folder_prefix(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or ".." in value.split("/"):
+            raise ValueError("a prefix must be a non-empty folder path without '..'")
+        return value + "/"
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        prefixes = [self.incoming_prefix, self.published_prefix, self.state_prefix]
+        for a in prefixes:
+            for b in prefixes:
+                if a is not b and b.startswith(a):
+                    raise ValueError(f"prefixes must not nest: {a!r} contains {b!r}")
+        if self.environment == "production" and self.notify_url and not self.notify_signing_key:
+            raise ValueError("INGEST_NOTIFY_SIGNING_KEY is required for a webhook in production")
+        if (
+            self.notify_url
+            and self.notify_url.scheme != "https"
+            and self.environment == "production"
+        ):
+            raise ValueError("INGEST_NOTIFY_URL must be https in production")
+        return self
+
+    @property
+    def jobs_prefix(self) -> str:
+        return f"{self.state_prefix}jobs/"
+
+    @property
+    def versions_prefix(self) -> str:
+        return f"{self.state_prefix}versions/"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (the CLI's flags)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise SettingsError(f"invalid settings: {exc}") from exc

@@ -1,0 +1,95 @@
+"""Typed results that stages record in the job and the manifest repeats."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Rational(BaseModel):
+    """An exact ratio (frame rates like 24000/1001 must not be rounded)."""
+
+    num: int
+    den: int = Field(gt=0)
+
+    @classmethod
+    def of(cls, value: Fraction) -> Rational:
+        return cls(num=value.numerator, den=value.denominator)
+
+    @property
+    def fraction(self) -> Fraction:
+        return Fraction(self.num, self.den)
+
+    def __float__(self) -> float:
+        return self.num / self.den
+
+
+class OutputFile(BaseModel):
+    """One published file: enough for a downstream tool to fetch and verify it."""
+
+    key: str
+    size: int
+    sha256: str
+    media_type: str
+    role: str
+    frame: int | None = None
+
+
+class FrameRange(BaseModel):
+    first: int
+    last: int
+
+
+class SequenceInfo(BaseModel):
+    """An image sequence as compositing tools address it."""
+
+    name: str
+    prefix: str
+    printf_pattern: str = Field(description="e.g. frame.%04d.png, relative to prefix")
+    hash_pattern: str = Field(description="e.g. frame.####.png, as Nuke's Read node writes it")
+    frame_range: FrameRange
+    count: int
+    media_type: str
+    width: int
+    height: int
+    bit_depth: int
+    channels: str
+    transfer: str = Field(description="transfer function of the pixel values, e.g. rec709, linear")
+
+
+class ProbeResult(BaseModel):
+    kind: Literal["probe"] = "probe"
+    container: str
+    codec: str
+    profile: str | None
+    pixel_format: str
+    bit_depth: int
+    coded_width: int
+    coded_height: int
+    rotation: int = Field(description="degrees counter-clockwise applied to display the picture")
+    width: int = Field(description="displayed width, after rotation")
+    height: int = Field(description="displayed height, after rotation")
+    pixel_aspect: Rational
+    fps: Rational
+    frame_count: int
+    frame_count_exact: bool = Field(description="the container indexes every frame")
+    duration_s: float
+    timecode: str | None
+    color_primaries: str | None
+    color_transfer: str | None
+    color_space: str | None
+    has_audio: bool
+    size: int
+    sha256: str
+
+
+class FramesResult(BaseModel):
+    kind: Literal["frames"] = "frames"
+    sequence: SequenceInfo
+    thumbnail: OutputFile
+    files: list[OutputFile]
+
+
+StageResult = Annotated[ProbeResult | FramesResult, Field(discriminator="kind")]

@@ -1,0 +1,1 @@
+"""The stage chain: probe → frames (→ camera → depth → masks)."""

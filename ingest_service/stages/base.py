@@ -1,0 +1,63 @@
+"""What a stage is given and what it gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ingest_service.errors import StageDependencyError
+from ingest_service.job_record import JobRecord
+from ingest_service.progress import NullProgress, Progress
+from ingest_service.settings import Settings
+from ingest_service.stage_results import FramesResult, ProbeResult
+from storage import ObjectStore
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass
+class StageContext:
+    job: JobRecord
+    store: ObjectStore
+    settings: Settings
+    output_prefix: str
+    scratch: Path
+    check: Callable[[], None]
+    progress: Progress = field(default_factory=NullProgress)
+
+    def result(self, name: str, kind: type[R]) -> R:
+        run = self.job.stages.get(name)
+        if run is None or not isinstance(run.result, kind):
+            raise StageDependencyError(f"stage needs the {name} stage's result, which is missing")
+        return run.result
+
+    @property
+    def source_name(self) -> str:
+        return self.job.source.key.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class StageOutput:
+    result: ProbeResult | FramesResult
+    backend: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    cpu_cores: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StageSpec:
+    """One row of the stage table.
+
+    A `critical` stage's failure fails the job; a non-critical one is recorded as
+    failed in the manifest while the other outputs are still published.
+    """
+
+    name: str
+    run: Callable[[StageContext], StageOutput]
+    requires: tuple[str, ...] = ()
+    critical: bool = True

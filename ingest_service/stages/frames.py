@@ -1,0 +1,151 @@
+"""frames: decode the plate once, streaming, into an image sequence in the output prefix."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import av
+import cv2
+import numpy as np
+
+from ingest_service.errors import FramesDecodeError, SourceChangedError
+from ingest_service.media.images import ImageEncoder, encoder_for, thumbnail
+from ingest_service.media.video import decode_frames, open_video
+from ingest_service.stage_results import (
+    FrameRange,
+    FramesResult,
+    OutputFile,
+    ProbeResult,
+    SequenceInfo,
+)
+from ingest_service.stages.base import StageContext, StageOutput
+from storage import ObjectStore, PreconditionFailedError
+
+
+def run(ctx: StageContext) -> StageOutput:
+    probe = ctx.result("probe", ProbeResult)
+    options = ctx.job.options
+    source = ctx.job.source
+    encoder = encoder_for(
+        options.frame_format,
+        source_bit_depth=probe.bit_depth,
+        source_transfer=probe.color_transfer,
+        png_compression=options.png_compression,
+        jpeg_quality=options.jpeg_quality,
+        scratch=ctx.scratch,
+    )
+    prefix = f"{ctx.output_prefix}frames/"
+    first = options.first_frame
+    # Pad to at least four digits, more if the range needs it, so names sort in order.
+    pad = max(4, len(str(first + max(probe.frame_count, 1) - 1)))
+    workers = ctx.settings.workers
+    middle = probe.frame_count // 2
+    picked: np.ndarray | None = None
+    files: list[OutputFile] = []
+
+    ctx.progress.started("frames", probe.frame_count or None, "frames")
+    try:
+        with (
+            ctx.store.open_read(
+                source.key, version_id=source.version_id, etag=source.etag
+            ) as reader,
+            open_video(reader, ctx.source_name) as container,
+            ThreadPoolExecutor(workers, thread_name_prefix="frames") as pool,
+        ):
+            # Bounded in-flight work keeps memory flat however long the plate is.
+            window: deque[Future[OutputFile]] = deque()
+            frames = decode_frames(
+                container,
+                pixel_format=encoder.decode_format,
+                rotation=probe.rotation,
+                name=ctx.source_name,
+            )
+            for index, image in enumerate(frames):
+                if index == middle or picked is None:
+                    picked = image
+                number = first + index
+                key = f"{prefix}frame.{number:0{pad}d}.{encoder.extension}"
+                window.append(pool.submit(_write_frame, ctx.store, encoder, image, key, number))
+                while len(window) > 2 * workers:
+                    files.append(window.popleft().result())
+                    ctx.progress.advanced()
+                    ctx.check()
+            while window:
+                files.append(window.popleft().result())
+                ctx.progress.advanced()
+    except PreconditionFailedError as exc:
+        raise SourceChangedError(f"{source.key} was replaced while it was being read") from exc
+
+    _check_complete(len(files), probe, ctx.source_name)
+    assert picked is not None  # _check_complete refuses an empty decode
+    thumb = _write_thumbnail(ctx, picked)
+    height, width = picked.shape[:2]
+    sequence = SequenceInfo(
+        name="frames",
+        prefix=prefix,
+        printf_pattern=f"frame.%0{pad}d.{encoder.extension}",
+        hash_pattern=f"frame.{'#' * pad}.{encoder.extension}",
+        frame_range=FrameRange(first=first, last=first + len(files) - 1),
+        count=len(files),
+        media_type=encoder.media_type,
+        width=width,
+        height=height,
+        bit_depth=encoder.bit_depth,
+        channels="RGB",
+        transfer=encoder.transfer,
+    )
+    parameters = {
+        "format": options.frame_format.value,
+        "first_frame": first,
+        "rotation_applied": probe.rotation,
+        "png_compression": options.png_compression,
+        "jpeg_quality": options.jpeg_quality,
+    }
+    return StageOutput(
+        result=FramesResult(sequence=sequence, thumbnail=thumb, files=files),
+        backend=f"pyav-{av.__version__}+opencv-{cv2.__version__}",
+        parameters=parameters,
+        cpu_cores=workers,
+    )
+
+
+def _write_frame(
+    store: ObjectStore, encoder: ImageEncoder, image: np.ndarray, key: str, number: int
+) -> OutputFile:
+    data = encoder.encode(image)
+    store.put(key, data, content_type=encoder.media_type)
+    return OutputFile(
+        key=key,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        media_type=encoder.media_type,
+        role="frame",
+        frame=number,
+    )
+
+
+def _write_thumbnail(ctx: StageContext, image: np.ndarray) -> OutputFile:
+    data = thumbnail(image, ctx.job.options.thumbnail_width)
+    key = f"{ctx.output_prefix}thumbnail.jpg"
+    ctx.store.put(key, data, content_type="image/jpeg")
+    return OutputFile(
+        key=key,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        media_type="image/jpeg",
+        role="thumbnail",
+    )
+
+
+def _check_complete(decoded: int, probe: ProbeResult, name: str) -> None:
+    if decoded == 0:
+        raise FramesDecodeError(f"{name}: no frame could be decoded")
+    # Containers that index every sample (MOV, MP4, MXF) give an exact count; a short
+    # decode of one of those is a file cut off mid-upload, not a rounding difference.
+    if probe.frame_count_exact and decoded < probe.frame_count:
+        raise FramesDecodeError(
+            f"{name}: only {decoded} of {probe.frame_count} frames could be decoded "
+            "(the file is truncated or corrupt)"
+        )

@@ -1,0 +1,89 @@
+"""The object-store contract shared by every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """What a store knows about one object; `etag` never carries quotes."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    version_id: str | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """A small object read whole, with the info that names the exact version read."""
+
+    data: bytes
+    info: ObjectInfo
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """A bucket: flat keys, whole-object writes, conditional create and compare-and-swap."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    @property
+    def uri(self) -> str: ...
+
+    def head(self, key: str, *, version_id: str | None = None) -> ObjectInfo: ...
+
+    def get(self, key: str, *, version_id: str | None = None) -> StoredObject: ...
+
+    def open_read(
+        self, key: str, *, version_id: str | None = None, etag: str | None = None
+    ) -> BinaryIO:
+        """A seekable reader that never holds the whole object in memory.
+
+        With `etag` (or `version_id`) every read is pinned to that content: if the
+        object is replaced mid-read, reads fail with PreconditionFailedError.
+        """
+        ...
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> ObjectInfo:
+        """Write a whole object.
+
+        `if_none_match=True` creates only if absent; `if_match=etag` replaces only
+        that exact version. Either failing raises PreconditionFailedError.
+        """
+        ...
+
+    def upload(
+        self,
+        key: str,
+        source: Path,
+        *,
+        content_type: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        """Stream a local file into the store (multipart where the backend has it)."""
+        ...
+
+    def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Every object under `prefix`, in key order, fetched page by page."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def presign(self, key: str, *, expires_s: int = 3600) -> str: ...

@@ -1,0 +1,197 @@
+"""S3 (or any S3-compatible endpoint: MinIO, moto, R2) as an `ObjectStore`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from storage.base import ObjectInfo, StoredObject
+from storage.s3_errors import call, translated
+from storage.s3_reader import S3RangeReader
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+MiB = 1024 * 1024
+# 64 MiB parts keep a 10 GB original well under S3's 10,000-part limit.
+DEFAULT_TRANSFER = TransferConfig(
+    multipart_threshold=64 * MiB, multipart_chunksize=64 * MiB, max_concurrency=8
+)
+
+
+def make_client(
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    max_attempts: int = 6,
+    max_pool_connections: int = 32,
+) -> S3Client:
+    """A client with botocore's standard retry mode (5xx, throttling, timeouts, capped backoff).
+
+    Credentials come from the standard chain (environment, profile, instance role), and
+    `AWS_ENDPOINT_URL` is honoured by botocore itself when `endpoint_url` is None.
+    """
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        max_pool_connections=max_pool_connections,
+        connect_timeout=10,
+        read_timeout=60,
+    )
+    session = boto3.session.Session()
+    client: S3Client = session.client(
+        "s3", endpoint_url=endpoint_url, region_name=region, config=config
+    )
+    return client
+
+
+def _strip(etag: str) -> str:
+    return etag.strip('"')
+
+
+class S3Store:
+    """An `ObjectStore` over one S3 bucket."""
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        client: S3Client | None = None,
+        transfer: TransferConfig = DEFAULT_TRANSFER,
+    ) -> None:
+        self._bucket = bucket
+        self.client = client or make_client()
+        self._transfer = transfer
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self._bucket}"
+
+    def head(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        extra: dict[str, Any] = {"VersionId": version_id} if version_id else {}
+        response = call(
+            "head", key, lambda: self.client.head_object(Bucket=self._bucket, Key=key, **extra)
+        )
+        return ObjectInfo(
+            key=key,
+            size=response["ContentLength"],
+            etag=_strip(response["ETag"]),
+            last_modified=response["LastModified"],
+            version_id=response.get("VersionId"),
+            content_type=response.get("ContentType"),
+        )
+
+    def get(self, key: str, *, version_id: str | None = None) -> StoredObject:
+        extra: dict[str, Any] = {"VersionId": version_id} if version_id else {}
+        with translated("get", key):
+            response = self.client.get_object(Bucket=self._bucket, Key=key, **extra)
+            data = response["Body"].read()
+        info = ObjectInfo(
+            key=key,
+            size=len(data),
+            etag=_strip(response["ETag"]),
+            last_modified=response["LastModified"],
+            version_id=response.get("VersionId"),
+            content_type=response.get("ContentType"),
+        )
+        return StoredObject(data=data, info=info)
+
+    def open_read(
+        self, key: str, *, version_id: str | None = None, etag: str | None = None
+    ) -> BinaryIO:
+        info = self.head(key, version_id=version_id)
+        # RawIOBase is a binary reader in all but name.
+        return S3RangeReader(  # type: ignore[return-value]
+            self.client,
+            self._bucket,
+            key,
+            size=info.size,
+            etag=etag or info.etag,
+            version_id=version_id,
+        )
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> ObjectInfo:
+        extra: dict[str, Any] = {}
+        if content_type:
+            extra["ContentType"] = content_type
+        if if_none_match:
+            extra["IfNoneMatch"] = "*"
+        if if_match is not None:
+            extra["IfMatch"] = f'"{if_match}"'
+        response = call(
+            "put",
+            key,
+            lambda: self.client.put_object(Bucket=self._bucket, Key=key, Body=data, **extra),
+        )
+        return ObjectInfo(
+            key=key,
+            size=len(data),
+            etag=_strip(response["ETag"]),
+            last_modified=datetime.now(UTC),
+            version_id=response.get("VersionId"),
+            content_type=content_type,
+        )
+
+    def upload(
+        self,
+        key: str,
+        source: Path,
+        *,
+        content_type: str | None = None,
+        if_none_match: bool = False,
+    ) -> ObjectInfo:
+        extra: dict[str, Any] = {}
+        if content_type:
+            extra["ContentType"] = content_type
+        if if_none_match:
+            # Honoured by PutObject and CompleteMultipartUpload alike.
+            extra["IfNoneMatch"] = "*"
+        with translated("upload", key), Path(source).open("rb") as fh:
+            self.client.upload_fileobj(
+                fh, self._bucket, key, ExtraArgs=extra, Config=self._transfer
+            )
+        return self.head(key)
+
+    def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        params: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix}
+        if start_after:
+            params["StartAfter"] = start_after
+        with translated("list", prefix or "/"):
+            for page in paginator.paginate(**params):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=item["Key"],
+                        size=item["Size"],
+                        etag=_strip(item["ETag"]),
+                        last_modified=item["LastModified"],
+                    )
+
+    def delete(self, key: str) -> None:
+        call("delete", key, lambda: self.client.delete_object(Bucket=self._bucket, Key=key))
+
+    def presign(self, key: str, *, expires_s: int = 3600) -> str:
+        return call(
+            "presign",
+            key,
+            lambda: self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_s
+            ),
+        )
