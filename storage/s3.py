@@ -8,21 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import boto3
-from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from storage.base import ObjectInfo, StoredObject
 from storage.s3_errors import call, translated
 from storage.s3_reader import S3RangeReader
+from storage.s3_upload import MiB, upload_file
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-MiB = 1024 * 1024
-# 64 MiB parts keep a 10 GB original well under S3's 10,000-part limit.
-DEFAULT_TRANSFER = TransferConfig(
-    multipart_threshold=64 * MiB, multipart_chunksize=64 * MiB, max_concurrency=8
-)
 
 
 def make_client(
@@ -38,7 +33,7 @@ def make_client(
     `AWS_ENDPOINT_URL` is honoured by botocore itself when `endpoint_url` is None.
     """
     config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         max_pool_connections=max_pool_connections,
         connect_timeout=10,
         read_timeout=60,
@@ -62,11 +57,13 @@ class S3Store:
         bucket: str,
         *,
         client: S3Client | None = None,
-        transfer: TransferConfig = DEFAULT_TRANSFER,
+        multipart_threshold: int = 64 * MiB,
+        part_size: int = 32 * MiB,
     ) -> None:
         self._bucket = bucket
         self.client = client or make_client()
-        self._transfer = transfer
+        self.multipart_threshold = multipart_threshold
+        self.part_size = part_size
 
     @property
     def bucket(self) -> str:
@@ -163,10 +160,15 @@ class S3Store:
         if if_none_match:
             # Honoured by PutObject and CompleteMultipartUpload alike.
             extra["IfNoneMatch"] = "*"
-        with translated("upload", key), Path(source).open("rb") as fh:
-            self.client.upload_fileobj(
-                fh, self._bucket, key, ExtraArgs=extra, Config=self._transfer
-            )
+        upload_file(
+            self.client,
+            self._bucket,
+            key,
+            Path(source),
+            extra=extra,
+            threshold=self.multipart_threshold,
+            part_size=self.part_size,
+        )
         return self.head(key)
 
     def list(self, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:

@@ -59,9 +59,11 @@ def open_video(reader: BinaryIO, name: str) -> Iterator[av.container.InputContai
     """Open a container from any seekable reader; non-video input gets a plain-words error."""
     try:
         container = av.open(reader, mode="r", buffer_size=IO_BUFFER)
-    except av.FFmpegError as exc:
+    except (av.FFmpegError, OSError) as exc:
+        # An empty input surfaces as a bare EINVAL OSError rather than an FFmpeg error.
+        said = exc.strerror or exc
         raise SourceNotVideoError(
-            f"{name} is not a readable video file: FFmpeg says {exc.strerror or exc} "
+            f"{name} is not a readable video file: FFmpeg says {said} "
             "(a text or image file with a video extension, or an upload cut short "
             "before the file's index was written)"
         ) from exc

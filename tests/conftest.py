@@ -1,0 +1,101 @@
+"""Shared fixtures: stores (folder, in-process moto, moto over HTTP), settings, plates."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+# Before numpy/cv2/av load: small frames on 2 cores are far slower oversubscribed.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+# moto accepts any credentials; these keep a developer's real ones out of every test.
+for name, value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ[name] = value
+for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+    os.environ.pop(name, None)
+for name in [n for n in os.environ if n.startswith("INGEST_")]:
+    del os.environ[name]
+
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from ingest_service.services import Services
+from ingest_service.settings import Settings
+from storage import LocalStore, ObjectStore, S3Store, make_client
+from tests.plates import Plates
+
+BUCKET = "test-plates"
+
+
+@pytest.fixture
+def local_store(tmp_path: Path) -> LocalStore:
+    return LocalStore(tmp_path / "bucket")
+
+
+@pytest.fixture
+def s3_store() -> Iterator[S3Store]:
+    with mock_aws():
+        client = make_client(region="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield S3Store(BUCKET, client=client)
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
+    """Every test that takes `store` runs against both backends."""
+    if request.param == "local":
+        yield LocalStore(tmp_path / "bucket")
+    else:
+        yield request.getfixturevalue("s3_store")
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    """A real HTTP S3 endpoint on loopback (one per test module)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def http_s3_store(moto_server: str) -> S3Store:
+    import uuid
+
+    client = make_client(endpoint_url=moto_server, region="us-east-1")
+    bucket = f"plates-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return S3Store(bucket, client=client)
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "store": str(tmp_path / "bucket"),
+        "workers": 2,
+        "notify_log": tmp_path / "notifications.jsonl",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def services(store: ObjectStore, tmp_path: Path) -> Services:
+    return Services.build(make_settings(tmp_path), store=store)
+
+
+@pytest.fixture(scope="session")
+def plates(tmp_path_factory: pytest.TempPathFactory) -> Plates:
+    return Plates(tmp_path_factory.mktemp("plates"))

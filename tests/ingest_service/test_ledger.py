@@ -1,0 +1,178 @@
+"""Exactly one job per upload; leases, takeover after a crash, retries, giving up."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ingest_service.errors import JobLeaseHeldError, JobLeaseLostError, JobStateError
+from ingest_service.job_record import ErrorInfo, JobOptions
+from ingest_service.job_states import JobState
+from ingest_service.ledger import JobLedger
+from ingest_service.objects import ObjectRef
+from ingest_service.settings import FrameFormat
+from storage import ObjectStore
+
+OPTIONS = JobOptions(stages=["probe"], frame_format=FrameFormat.PNG, first_frame=1,
+                     png_compression=3, jpeg_quality=95, thumbnail_width=64)  # fmt: skip
+REF = ObjectRef(bucket="b", key="incoming/sh0040.mov", etag="abc", size=100)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ledger(store: ObjectStore, clock: Clock) -> JobLedger:
+    return JobLedger(store, clock=clock)
+
+
+def test_first_claim_wins_and_duplicates_see_the_job(ledger: JobLedger) -> None:
+    first = ledger.claim(REF, OPTIONS, max_attempts=3)
+    again = ledger.claim(REF, OPTIONS, max_attempts=3)
+    assert first.claimed and not again.claimed
+    assert again.record.job_id == first.record.job_id
+    assert again.record.state is JobState.CLAIMED
+    assert [r.job_id for r in ledger.list()] == [first.record.job_id]
+
+
+def test_concurrent_claimers_of_one_object_exactly_one_wins(ledger: JobLedger) -> None:
+    results: list[bool] = []
+    barrier = threading.Barrier(10)
+
+    def claim() -> None:
+        barrier.wait()
+        results.append(ledger.claim(REF, OPTIONS, max_attempts=3).claimed)
+
+    threads = [threading.Thread(target=claim) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 9 + [True]
+
+
+def test_concurrent_acquirers_exactly_one_runs(ledger: JobLedger) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
+    owners: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def acquire(n: int) -> None:
+        barrier.wait()
+        try:
+            owners.append(ledger.acquire(job_id, owner=f"w{n}", lease_s=60).owner)
+        except JobLeaseHeldError:
+            pass
+
+    threads = [threading.Thread(target=acquire, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(owners) == 1
+    record = ledger.get(job_id)
+    assert record.lease is not None and record.lease.owner == owners[0]
+    assert record.attempt == 1
+
+
+def test_live_lease_blocks_others_expired_lease_is_taken_over(
+    ledger: JobLedger, clock: Clock
+) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
+    crashed = ledger.acquire(job_id, owner="crashed-worker", lease_s=60)
+    with pytest.raises(JobLeaseHeldError, match="crashed-worker"):
+        ledger.acquire(job_id, owner="second", lease_s=60)
+    clock.advance(61)
+    second = ledger.acquire(job_id, owner="second", lease_s=60)
+    assert second.record.attempt == 2
+    # The old worker wakes up: its next write must fail, not clobber the new owner.
+    with pytest.raises(JobLeaseLostError):
+        crashed.renew()
+    with pytest.raises(JobLeaseLostError):
+        crashed.check()
+    assert ledger.get(job_id).lease.owner == "second"  # type: ignore[union-attr]
+
+
+def test_worker_that_keeps_dying_is_given_up_on(ledger: JobLedger, clock: Clock) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=2).record.job_id
+    for n in range(2):
+        ledger.acquire(job_id, owner=f"w{n}", lease_s=10)
+        clock.advance(11)
+    with pytest.raises(JobStateError, match="lease 2 times"):
+        ledger.acquire(job_id, owner="w3", lease_s=10)
+    record = ledger.get(job_id)
+    assert record.state is JobState.FAILED
+    assert record.error is not None and not record.error.retryable
+
+
+def test_failed_retryable_job_is_retried_until_max_attempts(ledger: JobLedger) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=2).record.job_id
+    for attempt in (1, 2):
+        handle = ledger.acquire(job_id, owner="w", lease_s=60)
+        assert handle.record.attempt == attempt
+
+        def fail(r: object) -> None:
+            r.state = JobState.FAILED  # type: ignore[attr-defined]
+            r.error = ErrorInfo(type="TransientStorageError", message="503", retryable=True)  # type: ignore[attr-defined]
+
+        handle.update(fail)
+    with pytest.raises(JobStateError, match="attempts exhausted"):
+        ledger.acquire(job_id, owner="w", lease_s=60)
+
+
+def test_non_retryable_failure_is_final(ledger: JobLedger) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=5).record.job_id
+    handle = ledger.acquire(job_id, owner="w", lease_s=60)
+
+    def fail(r: object) -> None:
+        r.state = JobState.FAILED  # type: ignore[attr-defined]
+        r.error = ErrorInfo(type="SourceNotVideoError", message="text", retryable=False)  # type: ignore[attr-defined]
+
+    handle.update(fail)
+    with pytest.raises(JobStateError, match="not retryable"):
+        ledger.acquire(job_id, owner="w", lease_s=60)
+
+
+def test_published_job_is_never_run_again(ledger: JobLedger) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
+    handle = ledger.acquire(job_id, owner="w", lease_s=60)
+    handle.update(lambda r: setattr(r, "state", JobState.PUBLISHED))
+    assert ledger.get(job_id).lease is None
+    with pytest.raises(JobStateError, match="already published"):
+        ledger.acquire(job_id, owner="w2", lease_s=60)
+
+
+def test_illegal_transition_is_refused(ledger: JobLedger) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
+    handle = ledger.acquire(job_id, owner="w", lease_s=60)
+    handle.update(lambda r: setattr(r, "state", JobState.PUBLISHED))
+    with pytest.raises(JobStateError):
+        handle.update(lambda r: setattr(r, "state", JobState.RUNNING))
+
+
+def test_heartbeat_renews_the_lease(ledger: JobLedger, clock: Clock) -> None:
+    from ingest_service.job_handle import Heartbeat
+
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
+    handle = ledger.acquire(job_id, owner="w", lease_s=60)
+    before = ledger.get(job_id).lease.until  # type: ignore[union-attr]
+    clock.advance(30)
+    with Heartbeat(handle, interval_s=0.01):
+        deadline = datetime.now(UTC) + timedelta(seconds=5)
+        while ledger.get(job_id).lease.until == before and datetime.now(UTC) < deadline:  # type: ignore[union-attr]
+            threading.Event().wait(0.01)
+    assert ledger.get(job_id).lease.until == before + timedelta(seconds=30)  # type: ignore[union-attr]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest_service.errors import SettingsError
+from ingest_service.settings import FrameFormat, Settings, load_settings
+
+
+def test_defaults_are_the_embedded_workstation_setup() -> None:
+    s = Settings()
+    assert s.store == "bucket"
+    assert s.stages == ["probe", "frames"]
+    assert s.frame_format is FrameFormat.PNG
+    assert s.jobs_prefix == ".ingest/jobs/"
+
+
+def test_environment_is_read_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGEST_STAGES", "probe, frames")
+    monkeypatch.setenv("INGEST_FRAME_FORMAT", "exr")
+    monkeypatch.setenv("INGEST_INCOMING_PREFIX", "/drop/zone")
+    s = Settings()
+    assert s.stages == ["probe", "frames"]
+    assert s.frame_format is FrameFormat.EXR
+    assert s.incoming_prefix == "drop/zone/"
+
+
+def test_nested_prefixes_are_refused() -> None:
+    with pytest.raises(SettingsError, match="must not nest"):
+        load_settings(incoming_prefix="data/", published_prefix="data/out/")
+
+
+def test_production_refuses_unsigned_or_plain_http_webhooks(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SIGNING_KEY"):
+        load_settings(environment="production", notify_url="https://hooks.example.com/x")
+    with pytest.raises(SettingsError, match="https"):
+        load_settings(environment="production", notify_url="http://hooks.example.com/x",
+                      notify_signing_key="k")  # fmt: skip
+    ok = load_settings(environment="production", notify_url="https://hooks.example.com/x",
+                       notify_signing_key="s3cr3t-signing-key")  # fmt: skip
+    assert "s3cr3t" not in repr(ok)  # secrets never print
+
+
+def test_bad_values_are_clear() -> None:
+    with pytest.raises(SettingsError, match="png_compression"):
+        load_settings(png_compression=12)
