@@ -30,10 +30,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", metavar="URI",
-                        help="bucket: file:///dir, a folder path, or s3://bucket "
-                             "(default $INGEST_STORE or ./bucket; S3 endpoint from "
-                             "$AWS_ENDPOINT_URL or $INGEST_S3_ENDPOINT_URL)")  # fmt: skip
+    common.add_argument(
+        "--store",
+        metavar="URI",
+        help="bucket: file:///dir, a folder path, or s3://bucket "
+        "(default $INGEST_STORE or ./bucket; S3 endpoint from "
+        "$AWS_ENDPOINT_URL or $INGEST_S3_ENDPOINT_URL)",
+    )
     common.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
 
     parser = argparse.ArgumentParser(
@@ -44,17 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     process = commands.add_parser(
-        "process", parents=[common], help="ingest one plate now and wait for the result",
+        "process",
+        parents=[common],
+        help="ingest one plate now and wait for the result",
         description="Put a plate in the drop zone (if it is a local file), claim its job and "
-                    "run it here. A plate already published is reported, not redone.",
-    )  # fmt: skip
+        "run it here. A plate already published is reported, not redone.",
+    )
     process.add_argument("path", metavar="PATH", help="a local video file, or a key in the store")
     process.add_argument("--stages", help="comma-separated stages (default: probe,frames)")
-    process.add_argument("--format", choices=[f.value for f in FrameFormat], dest="frame_format",
-                         help="image format of the frame sequence (default png)")  # fmt: skip
+    process.add_argument(
+        "--format",
+        choices=[f.value for f in FrameFormat],
+        dest="frame_format",
+        help="image format of the frame sequence (default png)",
+    )
     process.add_argument("--first-frame", type=int, help="number of the first frame (default 1)")
-    process.add_argument("--key", help="key for a local file in the store "
-                                       "(default <incoming prefix><file name>)")  # fmt: skip
+    process.add_argument(
+        "--key", help="key for a local file in the store (default <incoming prefix><file name>)"
+    )
     process.add_argument("--json", action="store_true", help="print the final job record as JSON")
 
     status = commands.add_parser("status", parents=[common], help="show one job")
@@ -73,8 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--size", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     sample.add_argument("--fps", default="24", help="rate, e.g. 24 or 24000/1001")
     sample.add_argument("--codec", choices=sorted(CODECS), default="h264")
-    sample.add_argument("--rotation", type=int, choices=[0, 90, 180, 270], default=0,
-                        help="display-rotation tag, as phones write it")  # fmt: skip
+    sample.add_argument(
+        "--rotation",
+        type=int,
+        choices=[0, 90, 180, 270],
+        default=0,
+        help="display-rotation tag, as phones write it",
+    )
     return parser
 
 
@@ -115,15 +130,15 @@ def cmd_process(args: argparse.Namespace) -> int:
     claim = services.ledger.claim(ref, services.job_options(), max_attempts=settings.max_attempts)
     record = claim.record
     out = sys.stdout
-    if not claim.claimed:
-        print(f"{record.job_id}: already claimed ({record.state})", file=sys.stderr)
-    try:
-        record = pipeline.run(record.job_id, services, progress=_progress(sys.stderr))
-    except (JobStateError, JobLeaseHeldError) as exc:
-        print(f"{record.job_id}: {exc}", file=sys.stderr)
-        record = services.ledger.get(record.job_id)
-        if record.state is JobState.RUNNING:
-            return EXIT_FAILED
+    if record.state is JobState.PUBLISHED:
+        print(f"{record.job_id}: already published; nothing to do", file=sys.stderr)
+    else:
+        try:
+            record = pipeline.run(record.job_id, services, progress=_progress(sys.stderr))
+        except (JobStateError, JobLeaseHeldError) as exc:
+            # Finished elsewhere, failed for good, or running on another worker right now.
+            print(f"{record.job_id}: {exc}", file=sys.stderr)
+            record = services.ledger.get(record.job_id)
     _report(record, services, out, as_json=args.json)
     return EXIT_OK if record.state is JobState.PUBLISHED else EXIT_FAILED
 
@@ -146,8 +161,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     for r in records[: args.limit]:
         output = f"{r.shot}/{r.version}" if r.shot else r.source.key
         stage = r.current_stage if r.state is JobState.RUNNING else "-"
-        print(f"{r.updated_at:%Y-%m-%d %H:%M:%S}  {r.state:<10} {stage or '-':<8} "
-              f"{output[:40]:<40} {r.job_id}")  # fmt: skip
+        print(
+            f"{r.updated_at:%Y-%m-%d %H:%M:%S}  {r.state:<10} {stage or '-':<8} "
+            f"{output[:40]:<40} {r.job_id}"
+        )
     return EXIT_OK
 
 
@@ -162,8 +179,15 @@ def cmd_sample_plate(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --size must be WIDTHxHEIGHT, not {args.size!r}", file=sys.stderr)
         return EXIT_USAGE
-    path = make_plate(args.output, seconds=args.seconds, width=width, height=height,
-                      fps=args.fps, codec=args.codec, rotation=args.rotation)  # fmt: skip
+    path = make_plate(
+        args.output,
+        seconds=args.seconds,
+        width=width,
+        height=height,
+        fps=args.fps,
+        codec=args.codec,
+        rotation=args.rotation,
+    )
     print(path)
     return EXIT_OK
 

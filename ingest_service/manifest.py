@@ -7,7 +7,7 @@ from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ingest_service.errors import JobStateError
 from ingest_service.job_record import ErrorInfo, JobRecord, utcnow
@@ -74,6 +74,9 @@ class Generator(BaseModel):
 
 class Manifest(BaseModel):
     """Everything a pipeline tool needs to find, trust and import a published plate."""
+
+    # Fields with defaults are always written, so readers may rely on them.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION
     job_id: str
@@ -157,7 +160,7 @@ def build_manifest(record: JobRecord, *, cpu_core_hour_usd: float) -> Manifest:
 
 
 def manifest_json_schema() -> str:
-    schema = Manifest.model_json_schema()
+    schema = Manifest.model_json_schema(mode="serialization")
     schema["$id"] = f"https://ingest-service.dev/schemas/manifest-{SCHEMA_VERSION}.json"
     schema["title"] = "ingest-service manifest"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"

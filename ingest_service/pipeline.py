@@ -108,9 +108,17 @@ def _run_stage(
         if spec.critical:
             raise
         # A non-critical stage is published as failed beside the stages that worked.
-        run = StageRun(name=spec.name, status=StageStatus.FAILED, started_at=started,
-                       finished_at=utcnow(), duration_s=duration, device="cpu", cpu_cores=1,
-                       backend="", error=error_info(exc, spec.name))  # fmt: skip
+        run = StageRun(
+            name=spec.name,
+            status=StageStatus.FAILED,
+            started_at=started,
+            finished_at=utcnow(),
+            duration_s=duration,
+            device="cpu",
+            cpu_cores=1,
+            backend="",
+            error=error_info(exc, spec.name),
+        )
     else:
         duration = time.perf_counter() - clock
         run = StageRun(
@@ -186,8 +194,13 @@ def _notify(handle: JobHandle, services: Services) -> None:
     deliveries = services.notifier.send(Notification.for_job(handle.record))
     for delivery in deliveries:
         if not delivery.ok:
-            log.warning("job %s: %s notification to %s failed: %s", handle.job_id,
-                        delivery.channel, delivery.target, delivery.error)  # fmt: skip
+            log.warning(
+                "job %s: %s notification to %s failed: %s",
+                handle.job_id,
+                delivery.channel,
+                delivery.target,
+                delivery.error,
+            )
 
     def delivered(r: JobRecord) -> None:
         r.deliveries.extend(deliveries)
@@ -207,5 +220,6 @@ def error_info(exc: BaseException, stage: str | None) -> ErrorInfo:
         retryable, message = True, "interrupted (Ctrl-C or shutdown); run it again to resume"
     else:
         retryable, message = True, f"internal error: {type(exc).__name__}: {exc}"
-    return ErrorInfo(type=type(exc).__name__, message=redact(message), retryable=retryable,
-                     stage=stage)  # fmt: skip
+    return ErrorInfo(
+        type=type(exc).__name__, message=redact(message), retryable=retryable, stage=stage
+    )

@@ -38,8 +38,18 @@ def make_plate(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     source = f"{pattern}=size={width}x{height}:rate={fps}:duration={seconds}"
-    encode = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-              "-f", "lavfi", "-i", source, *CODECS[codec]]  # fmt: skip
+    encode = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        source,
+        *CODECS[codec],
+    ]
     if timecode:
         encode += ["-timecode", timecode]
     if not rotation:
@@ -49,9 +59,23 @@ def make_plate(
         unrotated = Path(tmp) / f"unrotated{path.suffix}"
         _run([*encode, str(unrotated)], timeout_s)
         # -display_rotation on a stream copy tags the stream without touching pixels.
-        _run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-              "-display_rotation", str(rotation), "-i", str(unrotated),
-              "-c", "copy", str(path)], timeout_s)  # fmt: skip
+        _run(
+            [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-display_rotation",
+                str(rotation),
+                "-i",
+                str(unrotated),
+                "-c",
+                "copy",
+                str(path),
+            ],
+            timeout_s,
+        )
     return path
 
 

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-
 def make_client(
     *,
     endpoint_url: str | None = None,

@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer
 from ingest_service.services import Services
 from ingest_service.settings import Settings
 from storage import LocalStore, ObjectStore, S3Store, make_client
+from tests.http_receiver import Receiver
 from tests.plates import Plates
 
 BUCKET = "test-plates"
@@ -99,3 +100,12 @@ def services(store: ObjectStore, tmp_path: Path) -> Services:
 @pytest.fixture(scope="session")
 def plates(tmp_path_factory: pytest.TempPathFactory) -> Plates:
     return Plates(tmp_path_factory.mktemp("plates"))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver([])
+    r.thread.start()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()

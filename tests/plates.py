@@ -20,28 +20,51 @@ class Plates:
     @functools.cached_property
     def ntsc(self) -> Path:
         """24000/1001 fps with a start timecode."""
-        return make_plate(self.folder / "ntsc.mov", seconds=1, width=320, height=180,
-                          fps="24000/1001", timecode="01:02:03:04")  # fmt: skip
+        return make_plate(
+            self.folder / "ntsc.mov",
+            seconds=1,
+            width=320,
+            height=180,
+            fps="24000/1001",
+            timecode="01:02:03:04",
+        )
 
     @functools.cached_property
     def phone(self) -> Path:
         """Stored landscape 320x180, tagged to display rotated 90° (portrait)."""
-        return make_plate(self.folder / "phone.mp4", seconds=0.5, width=320, height=180,
-                          fps="30", rotation=90)  # fmt: skip
+        return make_plate(
+            self.folder / "phone.mp4", seconds=0.5, width=320, height=180, fps="30", rotation=90
+        )
 
     @functools.cached_property
     def prores(self) -> Path:
         """10-bit 4:2:2 ProRes, as camera originals and editorial deliveries are."""
-        return make_plate(self.folder / "prores.mov", seconds=0.5, width=256, height=144,
-                          codec="prores")  # fmt: skip
+        return make_plate(
+            self.folder / "prores.mov", seconds=0.5, width=256, height=144, codec="prores"
+        )
 
     @functools.cached_property
     def faststart_mp4(self) -> Path:
         path = self.folder / "faststart.mp4"
         from ingest_service.sample_plate import _run, ffmpeg_exe
 
-        _run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(self.h264),
-              "-c", "copy", "-movflags", "+faststart", str(path)], 60)  # fmt: skip
+        _run(
+            [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                str(self.h264),
+                "-c",
+                "copy",
+                "-movflags",
+                "+faststart",
+                str(path),
+            ],
+            60,
+        )
         return path
 
     @functools.cached_property

@@ -82,14 +82,24 @@ def encoder_for(
     deep = source_bit_depth > 8
     if fmt is FrameFormat.PNG:
         return ImageEncoder(
-            fmt, "png", "image/png", "bgr48le" if deep else "bgr24", 16 if deep else 8,
-            source_transfer or "bt709", png_compression=png_compression,
-        )  # fmt: skip
+            fmt,
+            "png",
+            "image/png",
+            "bgr48le" if deep else "bgr24",
+            16 if deep else 8,
+            source_transfer or "bt709",
+            png_compression=png_compression,
+        )
     if fmt is FrameFormat.JPEG:
         return ImageEncoder(
-            fmt, "jpg", "image/jpeg", "bgr24", 8, source_transfer or "bt709",
+            fmt,
+            "jpg",
+            "image/jpeg",
+            "bgr24",
+            8,
+            source_transfer or "bt709",
             jpeg_quality=jpeg_quality,
-        )  # fmt: skip
+        )
     # VFX expects scene-linear EXR: undo the display curve where we know it.
     if source_transfer in LINEARISABLE:
         curve = "srgb" if source_transfer == "srgb" else "bt709"

@@ -18,11 +18,25 @@ from ingest_service.errors import FramesDecodeError, SourceNotVideoError
 
 # FFmpeg's enum values (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace).
 PRIMARIES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 11: "dci-p3", 12: "display-p3"}
-TRANSFERS = {1: "bt709", 6: "smpte170m", 8: "linear", 13: "srgb", 14: "bt2020-10",
-             15: "bt2020-12", 16: "pq", 18: "hlg"}  # fmt: skip
+TRANSFERS = {
+    1: "bt709",
+    6: "smpte170m",
+    8: "linear",
+    13: "srgb",
+    14: "bt2020-10",
+    15: "bt2020-12",
+    16: "pq",
+    18: "hlg",
+}
 MATRICES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc", 10: "bt2020c"}
-_SWS_MATRIX = {1: Colorspace.ITU709, 5: Colorspace.ITU601, 6: Colorspace.ITU601,
-               7: Colorspace.SMPTE240M, 9: Colorspace.BT2020, 10: Colorspace.BT2020}  # fmt: skip
+_SWS_MATRIX = {
+    1: Colorspace.ITU709,
+    5: Colorspace.ITU601,
+    6: Colorspace.ITU601,
+    7: Colorspace.SMPTE240M,
+    9: Colorspace.BT2020,
+    10: Colorspace.BT2020,
+}
 IO_BUFFER = 1 << 20
 
 

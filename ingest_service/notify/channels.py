@@ -113,8 +113,14 @@ class SnsChannel:
                 MessageAttributes={"event": {"DataType": "String", "StringValue": note.event}},
             )
         except Exception as exc:  # noqa: BLE001 - a failed notification must not fail the job
-            return Delivery(channel="sns", target=self.topic_arn, event=note.event, ok=False,
-                            attempts=1, error=redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
+            return Delivery(
+                channel="sns",
+                target=self.topic_arn,
+                event=note.event,
+                ok=False,
+                attempts=1,
+                error=redact(f"{type(exc).__name__}: {exc}"),
+            )
         return Delivery(channel="sns", target=self.topic_arn, event=note.event, ok=True, attempts=1)
 
 
@@ -131,8 +137,14 @@ class LogChannel:
             with self.path.open("a", encoding="utf-8") as log:
                 log.write(line + "\n")
         except OSError as exc:
-            return Delivery(channel="log", target=str(self.path), event=note.event, ok=False,
-                            attempts=1, error=str(exc))  # fmt: skip
+            return Delivery(
+                channel="log",
+                target=str(self.path),
+                event=note.event,
+                ok=False,
+                attempts=1,
+                error=str(exc),
+            )
         return Delivery(channel="log", target=str(self.path), event=note.event, ok=True, attempts=1)
 
 

@@ -5,8 +5,12 @@ from ingest_service.objects import ObjectRef
 
 
 def _ref(**overrides: object) -> ObjectRef:
-    values: dict[str, object] = {"bucket": "studio-plates", "key": "incoming/sh0040 plate.mov",
-                                 "etag": "9b2cf535f27731c974343645a3985328", "size": 10}  # fmt: skip
+    values: dict[str, object] = {
+        "bucket": "studio-plates",
+        "key": "incoming/sh0040 plate.mov",
+        "etag": "9b2cf535f27731c974343645a3985328",
+        "size": 10,
+    }
     values.update(overrides)
     return ObjectRef(**values)  # type: ignore[arg-type]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -15,8 +16,14 @@ from ingest_service.objects import ObjectRef
 from ingest_service.settings import FrameFormat
 from storage import ObjectStore
 
-OPTIONS = JobOptions(stages=["probe"], frame_format=FrameFormat.PNG, first_frame=1,
-                     png_compression=3, jpeg_quality=95, thumbnail_width=64)  # fmt: skip
+OPTIONS = JobOptions(
+    stages=["probe"],
+    frame_format=FrameFormat.PNG,
+    first_frame=1,
+    png_compression=3,
+    jpeg_quality=95,
+    thumbnail_width=64,
+)
 REF = ObjectRef(bucket="b", key="incoming/sh0040.mov", etag="abc", size=100)
 
 
@@ -73,10 +80,8 @@ def test_concurrent_acquirers_exactly_one_runs(ledger: JobLedger) -> None:
 
     def acquire(n: int) -> None:
         barrier.wait()
-        try:
+        with contextlib.suppress(JobLeaseHeldError):
             owners.append(ledger.acquire(job_id, owner=f"w{n}", lease_s=60).owner)
-        except JobLeaseHeldError:
-            pass
 
     threads = [threading.Thread(target=acquire, args=(n,)) for n in range(6)]
     for t in threads:

@@ -12,8 +12,10 @@ from storage.keys import check_key
     ("key", "expected"),
     [
         ("incoming/show_abc/sq010/sh0040 plate v1.mov", "show_abc/sq010/sh0040_plate_v1"),
-        ("incoming/A001/A001C003_261121_R1AB (take 2) + été.mxf",
-         "A001/A001C003_261121_R1AB_take_2_ete"),  # fmt: skip
+        (
+            "incoming/A001/A001C003_261121_R1AB (take 2) + été.mxf",
+            "A001/A001C003_261121_R1AB_take_2_ete",
+        ),
         ("incoming/plate.mov", "plate"),
         ("incoming/../../etc/passwd.mov", "etc/passwd"),
         ("incoming/./a/../b.mov", "a/b"),

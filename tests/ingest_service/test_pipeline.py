@@ -22,6 +22,7 @@ from ingest_service.stages import table
 from ingest_service.stages.base import StageContext, StageOutput, StageSpec
 from storage import ObjectNotFoundError, ObjectStore, S3Store
 from tests.conftest import make_settings
+from tests.http_receiver import Receiver
 from tests.plates import Plates
 
 
@@ -56,7 +57,10 @@ def test_plate_is_published_with_frames_manifest_and_notification(
     assert record.output_prefix == "published/show/sq010/sh0040_plate_v1/v001/"
     manifest = manifest_of(services.store, record)
     assert manifest.schema_version == "1.0"
-    assert manifest.shot.fps is not None and (manifest.shot.fps.num, manifest.shot.fps.den) == (24, 1)
+    assert manifest.shot.fps is not None and (manifest.shot.fps.num, manifest.shot.fps.den) == (
+        24,
+        1,
+    )
     assert (manifest.shot.width, manifest.shot.height) == (320, 180)
     assert manifest.shot.frame_range is not None
     assert (manifest.shot.frame_range.first, manifest.shot.frame_range.last) == (1, 48)
@@ -98,9 +102,7 @@ def test_phone_clip_is_published_in_its_displayed_orientation(
     assert cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_UNCHANGED).shape == (320, 180, 3)
 
 
-def test_exact_rate_timecode_and_deep_pixels_survive(
-    services: Services, plates: Plates
-) -> None:
+def test_exact_rate_timecode_and_deep_pixels_survive(services: Services, plates: Plates) -> None:
     ntsc = manifest_of(services.store, pipeline.run(submit(services, plates.ntsc), services))
     assert ntsc.shot.fps is not None and (ntsc.shot.fps.num, ntsc.shot.fps.den) == (24000, 1001)
     assert ntsc.shot.timecode == "01:02:03:04"
@@ -118,7 +120,9 @@ def test_exact_rate_timecode_and_deep_pixels_survive(
 def test_format_and_first_frame_are_configurable(
     store: ObjectStore, tmp_path: Path, plates: Plates, fmt: FrameFormat, first: int, name: str
 ) -> None:
-    services = Services.build(make_settings(tmp_path, frame_format=fmt, first_frame=first), store=store)
+    services = Services.build(
+        make_settings(tmp_path, frame_format=fmt, first_frame=first), store=store
+    )
     manifest = manifest_of(store, pipeline.run(submit(services, plates.ntsc), services))
     assert manifest.files[0].key.endswith(f"/frames/{name}")
     assert manifest.sequences[0].frame_range.first == first
@@ -304,3 +308,20 @@ def test_stage_requirements_are_added(services: Services, plates: Plates) -> Non
     services.settings.stages = ["frames"]
     record = pipeline.run(submit(services, plates.h264), services)
     assert list(record.stages) == ["probe", "frames"]
+
+
+def test_configured_webhook_gets_a_signed_notification(
+    store: ObjectStore, tmp_path: Path, plates: Plates, receiver: Receiver
+) -> None:
+    from ingest_service.notify.signing import verify
+
+    settings = make_settings(
+        tmp_path, notify_url=receiver.url, notify_signing_key="shh", notify_log=None
+    )
+    services = Services.build(settings, store=store)
+    record = pipeline.run(submit(services, plates.h264), services)
+    [(headers, body)] = receiver.requests
+    assert verify(b"shh", body, headers)
+    assert json.loads(body)["job_id"] == record.job_id
+    assert [d.channel for d in record.deliveries] == ["webhook"]
+    assert not (tmp_path / "notifications.jsonl").exists()

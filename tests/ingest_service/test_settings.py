@@ -35,10 +35,16 @@ def test_production_refuses_unsigned_or_plain_http_webhooks(tmp_path: Path) -> N
     with pytest.raises(SettingsError, match="SIGNING_KEY"):
         load_settings(environment="production", notify_url="https://hooks.example.com/x")
     with pytest.raises(SettingsError, match="https"):
-        load_settings(environment="production", notify_url="http://hooks.example.com/x",
-                      notify_signing_key="k")  # fmt: skip
-    ok = load_settings(environment="production", notify_url="https://hooks.example.com/x",
-                       notify_signing_key="s3cr3t-signing-key")  # fmt: skip
+        load_settings(
+            environment="production",
+            notify_url="http://hooks.example.com/x",
+            notify_signing_key="k",
+        )
+    ok = load_settings(
+        environment="production",
+        notify_url="https://hooks.example.com/x",
+        notify_signing_key="s3cr3t-signing-key",
+    )
     assert "s3cr3t" not in repr(ok)  # secrets never print
 
 

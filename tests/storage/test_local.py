@@ -12,8 +12,17 @@ from storage import BucketNotFoundError, InvalidKeyError, LocalStore, ObjectNotF
 
 @pytest.mark.parametrize(
     "key",
-    ["../escape.mov", "incoming/../../etc/passwd", "/abs/path.mov", "a//b.mov", "a/./b",
-     "folder/", "", "nul\x00.mov", ".localstore/tmp/x"],  # fmt: skip
+    [
+        "../escape.mov",
+        "incoming/../../etc/passwd",
+        "/abs/path.mov",
+        "a//b.mov",
+        "a/./b",
+        "folder/",
+        "",
+        "nul\x00.mov",
+        ".localstore/tmp/x",
+    ],
 )
 def test_unsafe_keys_are_refused(local_store: LocalStore, key: str) -> None:
     with pytest.raises(InvalidKeyError):

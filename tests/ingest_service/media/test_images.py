@@ -13,8 +13,9 @@ BGR8 = np.dstack([GRADIENT, GRADIENT[:, ::-1], np.full_like(GRADIENT, 128)])
 
 
 def _encoder(fmt: FrameFormat, bits: int = 8, transfer: str | None = None):  # type: ignore[no-untyped-def]
-    return encoder_for(fmt, source_bit_depth=bits, source_transfer=transfer,
-                       png_compression=3, jpeg_quality=95)  # fmt: skip
+    return encoder_for(
+        fmt, source_bit_depth=bits, source_transfer=transfer, png_compression=3, jpeg_quality=95
+    )
 
 
 def test_png_is_lossless_8_bit() -> None:

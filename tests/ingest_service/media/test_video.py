@@ -51,8 +51,23 @@ def test_prores_is_ten_bit(plates: Plates) -> None:
 
 def test_rotated_frames_match_ffmpegs_own_autorotation(plates: Plates, tmp_path: Path) -> None:
     reference = tmp_path / "ref.rgb"
-    _run([ffmpeg_exe(), "-loglevel", "error", "-i", str(plates.phone), "-frames:v", "1",
-          "-pix_fmt", "rgb24", "-f", "rawvideo", str(reference)], 60)  # fmt: skip
+    _run(
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-i",
+            str(plates.phone),
+            "-frames:v",
+            "1",
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            str(reference),
+        ],
+        60,
+    )
     with plates.phone.open("rb") as fh, open_video(fh, "phone") as container:
         first = next(decode_frames(container, pixel_format="rgb24", rotation=90, name="phone"))
     assert first.shape == (320, 180, 3)
@@ -63,9 +78,12 @@ def test_rotated_frames_match_ffmpegs_own_autorotation(plates: Plates, tmp_path:
 @pytest.mark.parametrize("name", ["text_as_mov", "empty", "truncated_no_index"])
 def test_non_video_is_refused_in_plain_words(plates: Plates, name: str) -> None:
     path: Path = getattr(plates, name)
-    with pytest.raises(SourceNotVideoError, match="not a readable video"), path.open("rb") as fh:
-        with open_video(fh, path.name):
-            pass
+    with (
+        pytest.raises(SourceNotVideoError, match="not a readable video"),
+        path.open("rb") as fh,
+        open_video(fh, path.name),
+    ):
+        pass
 
 
 def test_truncated_file_decodes_short_of_its_index(plates: Plates) -> None:
