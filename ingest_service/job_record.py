@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from ingest_service.job_states import JobState, StageStatus
 from ingest_service.objects import ObjectRef
-from ingest_service.settings import FrameFormat
+from ingest_service.settings import FrameFormat, PngFilter
 from ingest_service.stage_results import StageResult
 
 
@@ -39,6 +39,7 @@ class JobOptions(BaseModel):
     frame_format: FrameFormat
     first_frame: int
     png_compression: int
+    png_filter: PngFilter = PngFilter.UP
     jpeg_quality: int
     thumbnail_width: int
     shot: str | None = None

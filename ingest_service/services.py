@@ -39,6 +39,7 @@ class Services:
             frame_format=s.frame_format,
             first_frame=s.first_frame,
             png_compression=s.png_compression,
+            png_filter=s.png_filter,
             jpeg_quality=s.jpeg_quality,
             thumbnail_width=s.thumbnail_width,
             shot=shot,

@@ -19,6 +19,17 @@ class FrameFormat(StrEnum):
     EXR = "exr"
 
 
+class PngFilter(StrEnum):
+    """libpng row filter. One fixed filter encodes about 2x faster than trying all five
+    per row ("adaptive") for a few percent more bytes."""
+
+    UP = "up"
+    SUB = "sub"
+    PAETH = "paeth"
+    NONE = "none"
+    ADAPTIVE = "adaptive"
+
+
 class Settings(BaseSettings):
     """Where the bucket is, what to run, how to notify. Secrets are `SecretStr`: never logged."""
 
@@ -39,6 +50,7 @@ class Settings(BaseSettings):
     frame_format: FrameFormat = FrameFormat.PNG
     first_frame: int = Field(default=1, ge=0, le=9_999_999)
     png_compression: int = Field(default=3, ge=0, le=9)
+    png_filter: PngFilter = PngFilter.UP
     jpeg_quality: int = Field(default=95, ge=1, le=100)
     thumbnail_width: int = Field(default=480, ge=16, le=4096)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)

@@ -12,8 +12,15 @@ import numpy as np
 import OpenEXR
 
 from ingest_service.errors import FramesEncodeError
-from ingest_service.settings import FrameFormat
+from ingest_service.settings import FrameFormat, PngFilter
 
+PNG_FILTERS = {
+    PngFilter.UP: cv2.IMWRITE_PNG_FILTER_UP,
+    PngFilter.SUB: cv2.IMWRITE_PNG_FILTER_SUB,
+    PngFilter.PAETH: cv2.IMWRITE_PNG_FILTER_PAETH,
+    PngFilter.NONE: cv2.IMWRITE_PNG_FILTER_NONE,
+    PngFilter.ADAPTIVE: cv2.IMWRITE_PNG_ALL_FILTERS,
+}
 # Transfer functions whose inverse we apply to make EXR scene-linear.
 LINEARISABLE = {None, "bt709", "smpte170m", "bt2020-10", "bt2020-12", "srgb"}
 
@@ -29,6 +36,7 @@ class ImageEncoder:
     bit_depth: int
     transfer: str
     png_compression: int = 3
+    png_filter: PngFilter = PngFilter.UP
     jpeg_quality: int = 95
     linearise: str | None = None  # "bt709" or "srgb": the curve to undo for linear EXR
     scratch: Path | None = None
@@ -37,7 +45,12 @@ class ImageEncoder:
         if self.format is FrameFormat.EXR:
             return self._encode_exr(bgr)
         params = (
-            [cv2.IMWRITE_PNG_COMPRESSION, self.png_compression]
+            [
+                cv2.IMWRITE_PNG_COMPRESSION,
+                self.png_compression,
+                cv2.IMWRITE_PNG_FILTER,
+                PNG_FILTERS[self.png_filter],
+            ]
             if self.format is FrameFormat.PNG
             else [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]
         )
@@ -76,6 +89,7 @@ def encoder_for(
     source_transfer: str | None,
     png_compression: int,
     jpeg_quality: int,
+    png_filter: PngFilter = PngFilter.UP,
     scratch: Path | None = None,
 ) -> ImageEncoder:
     """The encoder for a requested format, keeping high bit depth where the format can."""
@@ -89,6 +103,7 @@ def encoder_for(
             16 if deep else 8,
             source_transfer or "bt709",
             png_compression=png_compression,
+            png_filter=png_filter,
         )
     if fmt is FrameFormat.JPEG:
         return ImageEncoder(

@@ -33,6 +33,7 @@ def run(ctx: StageContext) -> StageOutput:
         source_bit_depth=probe.bit_depth,
         source_transfer=probe.color_transfer,
         png_compression=options.png_compression,
+        png_filter=options.png_filter,
         jpeg_quality=options.jpeg_quality,
         scratch=ctx.scratch,
     )
@@ -101,6 +102,7 @@ def run(ctx: StageContext) -> StageOutput:
         "first_frame": first,
         "rotation_applied": probe.rotation,
         "png_compression": options.png_compression,
+        "png_filter": options.png_filter.value,
         "jpeg_quality": options.jpeg_quality,
     }
     return StageOutput(

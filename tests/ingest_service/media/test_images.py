@@ -6,7 +6,7 @@ import OpenEXR
 import pytest
 
 from ingest_service.media.images import encoder_for, thumbnail
-from ingest_service.settings import FrameFormat
+from ingest_service.settings import FrameFormat, PngFilter
 
 GRADIENT = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (32, 1))
 BGR8 = np.dstack([GRADIENT, GRADIENT[:, ::-1], np.full_like(GRADIENT, 128)])
@@ -69,3 +69,17 @@ def test_thumbnail_is_small_jpeg_from_sixteen_bit() -> None:
     data = thumbnail(big, 480)
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert decoded.shape == (270, 480, 3)
+
+
+@pytest.mark.parametrize("png_filter", list(PngFilter))
+def test_every_png_filter_is_lossless(png_filter: PngFilter) -> None:
+    enc = encoder_for(
+        FrameFormat.PNG,
+        source_bit_depth=8,
+        source_transfer=None,
+        png_compression=3,
+        jpeg_quality=95,
+        png_filter=png_filter,
+    )
+    decoded = cv2.imdecode(np.frombuffer(enc.encode(BGR8), np.uint8), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(decoded, BGR8)
