@@ -108,32 +108,21 @@ def _run_stage(
         if spec.critical:
             raise
         # A non-critical stage is published as failed beside the stages that worked.
-        run = StageRun(
-            name=spec.name,
-            status=StageStatus.FAILED,
-            started_at=started,
-            finished_at=utcnow(),
-            duration_s=duration,
-            device="cpu",
-            cpu_cores=1,
-            backend="",
-            error=error_info(exc, spec.name),
-        )
+        outcome: dict[str, object] = {
+            "status": StageStatus.FAILED, "device": "cpu", "cpu_cores": 1, "backend": "",
+            "error": error_info(exc, spec.name),
+        }  # fmt: skip
     else:
         duration = time.perf_counter() - clock
-        run = StageRun(
-            name=spec.name,
-            status=StageStatus.DONE,
-            started_at=started,
-            finished_at=utcnow(),
-            duration_s=duration,
-            device=output.device,
-            cpu_cores=output.cpu_cores,
-            backend=output.backend,
-            parameters=output.parameters,
-            result=output.result,
-        )
         progress.finished(spec.name, "done", duration)
+        outcome = {
+            "status": StageStatus.DONE, "device": output.device, "cpu_cores": output.cpu_cores,
+            "backend": output.backend, "parameters": output.parameters, "result": output.result,
+        }  # fmt: skip
+    run = StageRun.model_validate(
+        {"name": spec.name, "started_at": started, "finished_at": utcnow(),
+         "duration_s": duration, **outcome}
+    )  # fmt: skip
 
     def record_stage(r: JobRecord) -> None:
         r.stages[spec.name] = run

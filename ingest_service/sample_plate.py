@@ -59,24 +59,23 @@ def make_plate(
         unrotated = Path(tmp) / f"unrotated{path.suffix}"
         _run([*encode, str(unrotated)], timeout_s)
         # -display_rotation on a stream copy tags the stream without touching pixels.
-        _run(
-            [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-display_rotation",
-                str(rotation),
-                "-i",
-                str(unrotated),
-                "-c",
-                "copy",
-                str(path),
-            ],
-            timeout_s,
-        )
+        remux(unrotated, path, before=["-display_rotation", str(rotation)], timeout_s=timeout_s)
     return path
+
+
+def remux(
+    source: Path,
+    target: Path,
+    *,
+    before: list[str] | None = None,
+    after: list[str] | None = None,
+    timeout_s: float = 600,
+) -> Path:
+    """Copy the streams into a new container; `before`/`after` are input/output options."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *(before or []),
+            "-i", str(source), "-c", "copy", *(after or []), str(target)]  # fmt: skip
+    _run(argv, timeout_s)
+    return target
 
 
 def _run(argv: list[str], timeout_s: float) -> None:

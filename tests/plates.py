@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from ingest_service.sample_plate import make_plate
+from ingest_service.sample_plate import make_plate, remux
 
 
 class Plates:
@@ -45,27 +45,8 @@ class Plates:
 
     @functools.cached_property
     def faststart_mp4(self) -> Path:
-        path = self.folder / "faststart.mp4"
-        from ingest_service.sample_plate import _run, ffmpeg_exe
-
-        _run(
-            [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-i",
-                str(self.h264),
-                "-c",
-                "copy",
-                "-movflags",
-                "+faststart",
-                str(path),
-            ],
-            60,
-        )
-        return path
+        """The same clip with its index moved to the front, as web uploads often are."""
+        return remux(self.h264, self.folder / "faststart.mp4", after=["-movflags", "+faststart"])
 
     @functools.cached_property
     def truncated(self) -> Path:

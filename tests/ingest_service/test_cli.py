@@ -173,3 +173,10 @@ def test_installed_console_script_runs_end_to_end(tmp_path: Path, plates: Plates
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "b" / "published" / "h264" / "v001" / "manifest.json").exists()
+
+
+def test_file_uri_store(workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]) -> None:
+    bucket = workdir / "studio bucket"
+    assert main(["process", str(plates.h264), "--store", bucket.as_uri()]) == EXIT_OK
+    assert (bucket / "published" / "h264" / "v001" / "manifest.json").exists()
+    assert not (workdir / "bucket").exists()

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ingest_service.errors import JobLeaseHeldError, JobLeaseLostError, JobStateError
-from ingest_service.job_record import ErrorInfo, JobOptions
+from ingest_service.job_handle import JobHandle
+from ingest_service.job_record import ErrorInfo, JobOptions, JobRecord
 from ingest_service.job_states import JobState
 from ingest_service.ledger import JobLedger
 from ingest_service.objects import ObjectRef
@@ -124,30 +125,27 @@ def test_worker_that_keeps_dying_is_given_up_on(ledger: JobLedger, clock: Clock)
     assert record.error is not None and not record.error.retryable
 
 
+def _fail(handle: JobHandle, *, retryable: bool) -> None:
+    def failed(record: JobRecord) -> None:
+        record.state = JobState.FAILED
+        record.error = ErrorInfo(type="X", message="boom", retryable=retryable)
+
+    handle.update(failed)
+
+
 def test_failed_retryable_job_is_retried_until_max_attempts(ledger: JobLedger) -> None:
     job_id = ledger.claim(REF, OPTIONS, max_attempts=2).record.job_id
     for attempt in (1, 2):
         handle = ledger.acquire(job_id, owner="w", lease_s=60)
         assert handle.record.attempt == attempt
-
-        def fail(r: object) -> None:
-            r.state = JobState.FAILED  # type: ignore[attr-defined]
-            r.error = ErrorInfo(type="TransientStorageError", message="503", retryable=True)  # type: ignore[attr-defined]
-
-        handle.update(fail)
+        _fail(handle, retryable=True)
     with pytest.raises(JobStateError, match="attempts exhausted"):
         ledger.acquire(job_id, owner="w", lease_s=60)
 
 
 def test_non_retryable_failure_is_final(ledger: JobLedger) -> None:
     job_id = ledger.claim(REF, OPTIONS, max_attempts=5).record.job_id
-    handle = ledger.acquire(job_id, owner="w", lease_s=60)
-
-    def fail(r: object) -> None:
-        r.state = JobState.FAILED  # type: ignore[attr-defined]
-        r.error = ErrorInfo(type="SourceNotVideoError", message="text", retryable=False)  # type: ignore[attr-defined]
-
-    handle.update(fail)
+    _fail(ledger.acquire(job_id, owner="w", lease_s=60), retryable=False)
     with pytest.raises(JobStateError, match="not retryable"):
         ledger.acquire(job_id, owner="w", lease_s=60)
 
