@@ -73,6 +73,12 @@ class JobLeaseLostError(IngestError):
     retryable = True
 
 
+class JobInterruptedError(IngestError):
+    """The process is shutting down; the job was handed back between stages."""
+
+    retryable = True
+
+
 class PlateInputError(IngestError):
     """A local plate given to the CLI cannot be ingested (missing, or its key is taken)."""
 

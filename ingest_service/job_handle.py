@@ -51,6 +51,14 @@ class JobHandle:
 
     def update(self, change: Callable[[JobRecord], None]) -> JobRecord:
         """Apply `change` to a copy of the record and write it if we still hold the lease."""
+        return self._update(change, release=False)
+
+    def release(self) -> None:
+        """Hand the job back (shutdown): the next start takes it over at once."""
+        self._update(lambda record: None, release=True)
+        self._lost.set()  # nothing more may be written by this handle
+
+    def _update(self, change: Callable[[JobRecord], None], *, release: bool) -> JobRecord:
         with self._lock:
             self.check()
             new = self._record.model_copy(deep=True)
@@ -60,13 +68,18 @@ class JobHandle:
                 check_transition(before, new.state)
             now = self._ledger.clock()
             new.updated_at = now
-            new.lease = (
-                Lease(owner=self.owner, until=now + timedelta(seconds=self.lease_s))
-                if new.state is JobState.RUNNING
-                else None
-            )
+            if new.state is not JobState.RUNNING:
+                new.lease = None
+            elif release:
+                new.lease = Lease(owner=self.owner, until=now, released=True)
+            else:
+                new.lease = Lease(owner=self.owner, until=now + timedelta(seconds=self.lease_s))
             self._etag = self._write(new)
             self._record = new
+            if new.state is JobState.PUBLISHED or (
+                new.state is JobState.FAILED and not new.retry_allowed
+            ):
+                self._ledger.mark_finished(new.job_id)
             return new.model_copy(deep=True)
 
     def renew(self) -> None:

@@ -30,6 +30,9 @@ class ErrorInfo(BaseModel):
 class Lease(BaseModel):
     owner: str
     until: datetime
+    released: bool = Field(
+        default=False, description="handed back at shutdown: the next taker does not count it"
+    )
 
 
 class JobOptions(BaseModel):

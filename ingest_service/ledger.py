@@ -32,15 +32,32 @@ class JobLedger:
         self,
         store: ObjectStore,
         *,
-        jobs_prefix: str = ".ingest/jobs/",
+        state_prefix: str = ".ingest/",
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
-        self.prefix = jobs_prefix
+        self.prefix = f"{state_prefix}jobs/"
+        # One empty marker per unfinished job, so that finding the jobs that need a
+        # worker is a listing of the few unfinished ones, not a GET of every record.
+        self.active_prefix = f"{state_prefix}active/"
         self.clock = clock
 
     def key(self, job_id: str) -> str:
         return f"{self.prefix}{job_id}.json"
+
+    def ids(self) -> Iterator[str]:
+        """Every job id, from one paginated listing (no record is read)."""
+        for info in self.store.list(self.prefix):
+            if info.key.endswith(".json"):
+                yield info.key[len(self.prefix) : -len(".json")]
+
+    def unfinished(self) -> Iterator[str]:
+        """Ids of jobs that are claimed, running, or failed with attempts left."""
+        for info in self.store.list(self.active_prefix):
+            yield info.key[len(self.active_prefix) :]
+
+    def mark_finished(self, job_id: str) -> None:
+        self.store.delete(f"{self.active_prefix}{job_id}")
 
     def claim(self, ref: ObjectRef, options: JobOptions, *, max_attempts: int) -> ClaimResult:
         """Create the job record if no one has; a duplicate event, poll or webhook is a no-op."""
@@ -53,6 +70,9 @@ class JobLedger:
             created_at=now,
             updated_at=now,
         )
+        # The marker goes first: a crash between the two writes leaves a marker for a
+        # job that may not exist (harmless), never a job that no one will pick up.
+        self.store.put(f"{self.active_prefix}{record.job_id}", b"")
         for attempt in range(CONFLICT_RETRIES):
             try:
                 self.store.put(
@@ -81,12 +101,9 @@ class JobLedger:
         return self.load(job_id)[0]
 
     def list(self) -> Iterator[JobRecord]:
-        for info in self.store.list(self.prefix):
-            if info.key.endswith(".json"):
-                try:
-                    yield self.get(info.key[len(self.prefix) : -len(".json")])
-                except JobNotFoundError:
-                    continue
+        for job_id in self.ids():
+            with contextlib.suppress(JobNotFoundError):
+                yield self.get(job_id)
 
     def acquire(self, job_id: str, *, owner: str, lease_s: float) -> JobHandle:
         """Start (or take over, or retry) a job; raises if it is live elsewhere or finished."""
@@ -97,7 +114,11 @@ class JobLedger:
             running = record.model_copy(deep=True)
             check_transition(record.state, JobState.RUNNING)
             running.state = JobState.RUNNING
-            running.attempt += 1
+            # A lease handed back at shutdown did not use up an attempt.
+            handed_back = (
+                record.state is JobState.RUNNING and record.lease and record.lease.released
+            )
+            running.attempt += 0 if handed_back else 1
             running.lease = Lease(owner=owner, until=now + timedelta(seconds=lease_s))
             running.updated_at = now
             try:
@@ -126,7 +147,7 @@ class JobLedger:
                 f"job {record.job_id} is running on {lease.owner} until {lease.until:%H:%M:%S}",
                 owner=lease.owner,
             )
-        if record.attempt >= record.max_attempts:
+        if record.attempt >= record.max_attempts and not (lease and lease.released):
             self._give_up(record, etag, now)
 
     def _give_up(self, record: JobRecord, etag: str, now: datetime) -> None:
@@ -153,4 +174,5 @@ class JobLedger:
                 content_type="application/json",
                 if_match=etag,
             )
+            self.mark_finished(record.job_id)
         raise JobStateError(f"job {record.job_id} failed: {failed.error.message}", state="failed")

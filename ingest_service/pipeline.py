@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from ingest_service.errors import IngestError, JobLeaseLostError
+from ingest_service.errors import IngestError, JobInterruptedError, JobLeaseLostError
 from ingest_service.job_handle import Heartbeat, JobHandle
 from ingest_service.job_record import ErrorInfo, JobRecord, StageRun, utcnow
 from ingest_service.job_states import JobState, StageStatus
@@ -31,28 +32,36 @@ def run(
     *,
     owner: str | None = None,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> JobRecord:
     """Run a claimed job to `published` or `failed`; returns the final record.
 
     Safe to call again after a crash: recorded stages are skipped, and the version
-    folder is the one this job already holds.
+    folder is the one this job already holds. When `stop` is set (shutdown), the job
+    is handed back after the current stage, for the next start to resume.
     """
     progress = progress or NullProgress()
+    stop = stop or threading.Event()
     handle = services.ledger.acquire(
         job_id, owner=owner or worker_id(), lease_s=services.settings.lease_seconds
     )
     try:
         with Heartbeat(handle), tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
             _place_outputs(handle, services)
-            _run_stages(handle, services, progress, Path(scratch))
+            _run_stages(handle, services, progress, Path(scratch), stop)
             _publish(handle, services)
     except JobLeaseLostError:
         log.warning("job %s: taken over by another worker; leaving it to them", job_id)
         raise
-    except (Exception, KeyboardInterrupt) as exc:
-        _fail(handle, services, exc)
-        if not isinstance(exc, Exception):
+    except (JobInterruptedError, KeyboardInterrupt) as exc:
+        log.warning("job %s: handed back at %s for the next start", job_id,
+                    handle.record.current_stage or "its start")  # fmt: skip
+        handle.release()
+        if isinstance(exc, KeyboardInterrupt):
             raise
+        return handle.record
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded, notified job
+        _fail(handle, services, exc)
     _notify(handle, services)
     return handle.record
 
@@ -72,8 +81,16 @@ def _place_outputs(handle: JobHandle, services: Services) -> None:
     handle.update(place)
 
 
-def _run_stages(handle: JobHandle, services: Services, progress: Progress, scratch: Path) -> None:
+def _run_stages(
+    handle: JobHandle,
+    services: Services,
+    progress: Progress,
+    scratch: Path,
+    stop: threading.Event | None = None,
+) -> None:
     for spec in plan(handle.record.options.stages):
+        if stop is not None and stop.is_set():
+            raise JobInterruptedError(f"shutting down before stage {spec.name}")
         if handle.record.stage_done(spec.name):
             progress.finished(spec.name, "skipped", 0.0, "recorded by an earlier attempt")
             continue
@@ -205,8 +222,6 @@ def error_info(exc: BaseException, stage: str | None) -> ErrorInfo:
     if isinstance(exc, IngestError | StorageError):
         retryable = exc.retryable
         message = str(exc)
-    elif isinstance(exc, KeyboardInterrupt):
-        retryable, message = True, "interrupted (Ctrl-C or shutdown); run it again to resume"
     else:
         retryable, message = True, f"internal error: {type(exc).__name__}: {exc}"
     return ErrorInfo(

@@ -29,7 +29,7 @@ class Services:
         store = store or open_store(
             settings.store, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
         )
-        ledger = JobLedger(store, jobs_prefix=settings.jobs_prefix)
+        ledger = JobLedger(store, state_prefix=settings.state_prefix)
         return cls(settings, store, ledger, Notifier(notification_channels(settings, store)))
 
     def job_options(self, *, shot: str | None = None) -> JobOptions:

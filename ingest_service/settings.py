@@ -103,10 +103,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def jobs_prefix(self) -> str:
-        return f"{self.state_prefix}jobs/"
-
-    @property
     def versions_prefix(self) -> str:
         return f"{self.state_prefix}versions/"
 

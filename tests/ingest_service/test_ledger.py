@@ -179,3 +179,29 @@ def test_heartbeat_renews_the_lease(ledger: JobLedger, clock: Clock) -> None:
         while ledger.get(job_id).lease.until == before and datetime.now(UTC) < deadline:  # type: ignore[union-attr]
             threading.Event().wait(0.01)
     assert ledger.get(job_id).lease.until == before + timedelta(seconds=30)  # type: ignore[union-attr]
+
+
+def test_unfinished_jobs_are_listed_without_reading_records(ledger: JobLedger) -> None:
+    a = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
+    b = ledger.claim(REF.model_copy(update={"etag": "def"}), OPTIONS, max_attempts=3).record.job_id
+    c = ledger.claim(REF.model_copy(update={"etag": "0ff"}), OPTIONS, max_attempts=3).record.job_id
+    assert sorted(ledger.unfinished()) == sorted([a, b, c])
+    assert sorted(ledger.ids()) == sorted([a, b, c])
+    ledger.acquire(a, owner="w", lease_s=60).update(
+        lambda r: setattr(r, "state", JobState.PUBLISHED)
+    )
+    _fail(ledger.acquire(b, owner="w", lease_s=60), retryable=False)
+    _fail(ledger.acquire(c, owner="w", lease_s=60), retryable=True)
+    assert list(ledger.unfinished()) == [c]  # only the one with attempts left
+
+
+def test_a_handed_back_job_is_resumed_without_using_an_attempt(
+    ledger: JobLedger, clock: Clock
+) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=1).record.job_id
+    handle = ledger.acquire(job_id, owner="shutting-down", lease_s=600)
+    handle.release()
+    with pytest.raises(JobLeaseLostError):
+        handle.renew()
+    successor = ledger.acquire(job_id, owner="next-start", lease_s=600)  # no wait for expiry
+    assert successor.record.attempt == 1

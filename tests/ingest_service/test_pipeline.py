@@ -325,3 +325,32 @@ def test_configured_webhook_gets_a_signed_notification(
     assert json.loads(body)["job_id"] == record.job_id
     assert [d.channel for d in record.deliveries] == ["webhook"]
     assert not (tmp_path / "notifications.jsonl").exists()
+
+
+def test_shutdown_hands_the_job_back_between_stages(
+    services: Services, plates: Plates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    job_id = submit(services, plates.h264)
+    stop = threading.Event()
+    real = table.STAGES
+
+    def probe_then_stop(ctx: StageContext) -> StageOutput:
+        output = real[0].run(ctx)
+        stop.set()  # the shutdown signal arrives while probe runs
+        return output
+
+    monkeypatch.setattr(table, "STAGES", (StageSpec("probe", probe_then_stop), real[1]))
+    paused = pipeline.run(job_id, services, stop=stop)
+    assert paused.state is JobState.RUNNING
+    assert paused.lease is not None and paused.lease.released
+    assert list(paused.stages) == ["probe"]
+    assert job_id in set(services.ledger.unfinished())
+
+    monkeypatch.setattr(table, "STAGES", real)
+    done = pipeline.run(job_id, services)
+    assert done.state is JobState.PUBLISHED
+    assert done.attempt == 1
+    assert done.stages["probe"] == paused.stages["probe"]
+    assert job_id not in set(services.ledger.unfinished())

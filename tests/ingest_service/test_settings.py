@@ -13,7 +13,7 @@ def test_defaults_are_the_embedded_workstation_setup() -> None:
     assert s.store == "bucket"
     assert s.stages == ["probe", "frames"]
     assert s.frame_format is FrameFormat.PNG
-    assert s.jobs_prefix == ".ingest/jobs/"
+    assert s.state_prefix == ".ingest/"
 
 
 def test_environment_is_read_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
