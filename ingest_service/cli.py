@@ -15,6 +15,7 @@ from typing import TextIO
 from ingest_service import pipeline
 from ingest_service.cli_progress import LineProgress, TerminalProgress
 from ingest_service.errors import IngestError, JobLeaseHeldError, JobStateError
+from ingest_service.intake import claim_plate
 from ingest_service.job_record import JobRecord
 from ingest_service.job_states import JobState
 from ingest_service.manifest import manifest_json_schema
@@ -124,10 +125,13 @@ def cmd_process(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if path.is_file():
         key = args.key or f"{settings.incoming_prefix}{path.name}"
+        sidecar = path.with_name(f"{path.name}.json")
+        if sidecar.is_file():  # options beside the plate travel with it
+            ref_for_local_file(store, sidecar, key=f"{key}.json")
         ref = ref_for_local_file(store, path, key=key)
     else:
         ref = ref_for_key(store, args.path)
-    claim = services.ledger.claim(ref, services.job_options(), max_attempts=settings.max_attempts)
+    claim = claim_plate(services, ref)
     record = claim.record
     out = sys.stdout
     if record.state is JobState.PUBLISHED:

@@ -37,6 +37,10 @@ class FramesEncodeError(IngestError):
     """A decoded frame could not be encoded in the requested image format."""
 
 
+class SidecarInvalidError(IngestError):
+    """A plate's sidecar options file is not valid JSON of the expected shape."""
+
+
 class StageDependencyError(IngestError):
     """A stage needs the result of a stage that has not run."""
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from ingest_service.job_states import JobState, StageStatus
 from ingest_service.objects import ObjectRef
 from ingest_service.settings import FrameFormat, PngFilter
+from ingest_service.sidecar import SourceRange
 from ingest_service.stage_results import StageResult
 
 
@@ -36,7 +37,8 @@ class Lease(BaseModel):
 
 
 class JobOptions(BaseModel):
-    """The per-job snapshot of options, so a resumed job runs as it started."""
+    """The per-job snapshot of options (settings, then the plate's sidecar), so a resumed
+    job runs as it started."""
 
     stages: list[str]
     frame_format: FrameFormat
@@ -46,6 +48,12 @@ class JobOptions(BaseModel):
     jpeg_quality: int
     thumbnail_width: int
     shot: str | None = None
+    frame_range: SourceRange | None = None
+    mask_prompts: list[str] = Field(default_factory=list)
+    focal_length_mm: float | None = None
+    sensor_width_mm: float | None = None
+    sidecar_key: str | None = None
+    sidecar_error: str | None = None
 
 
 class StageRun(BaseModel):

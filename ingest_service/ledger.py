@@ -105,6 +105,24 @@ class JobLedger:
             with contextlib.suppress(JobNotFoundError):
                 yield self.get(job_id)
 
+    def amend_unstarted(self, job_id: str, options: JobOptions) -> str:
+        """Replace a claimed job's options if no worker has started it; says what happened."""
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                record, etag = self.load(job_id)
+            except JobNotFoundError:
+                return "plate has no job yet; its job will read this sidecar when it is claimed"
+            if record.state is not JobState.CLAIMED:
+                return f"too late: the plate's job is already {record.state}"
+            amended = record.model_copy(update={"options": options, "updated_at": self.clock()})
+            try:
+                self.store.put(self.key(job_id), amended.to_json(),
+                               content_type="application/json", if_match=etag)  # fmt: skip
+            except (PreconditionFailedError, ConflictError):
+                continue
+            return "applied to the plate's job"
+        return "not applied: the job kept changing"
+
     def acquire(self, job_id: str, *, owner: str, lease_s: float) -> JobHandle:
         """Start (or take over, or retry) a job; raises if it is live elsewhere or finished."""
         for _ in range(CONFLICT_RETRIES):

@@ -8,7 +8,12 @@ import threading
 import time
 from pathlib import Path
 
-from ingest_service.errors import IngestError, JobInterruptedError, JobLeaseLostError
+from ingest_service.errors import (
+    IngestError,
+    JobInterruptedError,
+    JobLeaseLostError,
+    SidecarInvalidError,
+)
 from ingest_service.job_handle import Heartbeat, JobHandle
 from ingest_service.job_record import ErrorInfo, JobRecord, StageRun, utcnow
 from ingest_service.job_states import JobState, StageStatus
@@ -48,6 +53,7 @@ def run(
     try:
         with Heartbeat(handle), tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
             _place_outputs(handle, services)
+            _check_options(handle.record)
             _run_stages(handle, services, progress, Path(scratch), stop)
             _publish(handle, services)
     except JobLeaseLostError:
@@ -79,6 +85,11 @@ def _place_outputs(handle: JobHandle, services: Services) -> None:
         r.output_prefix = f"{settings.published_prefix}{shot}/{version}/"
 
     handle.update(place)
+
+
+def _check_options(record: JobRecord) -> None:
+    if record.options.sidecar_error:
+        raise SidecarInvalidError(record.options.sidecar_error)
 
 
 def _run_stages(

@@ -13,6 +13,7 @@ import numpy as np
 from ingest_service.errors import FramesDecodeError, SourceChangedError
 from ingest_service.media.images import ImageEncoder, encoder_for, thumbnail
 from ingest_service.media.video import decode_frames, open_video
+from ingest_service.sidecar import SourceRange
 from ingest_service.stage_results import (
     FrameRange,
     FramesResult,
@@ -39,14 +40,15 @@ def run(ctx: StageContext) -> StageOutput:
     )
     prefix = f"{ctx.output_prefix}frames/"
     first = options.first_frame
+    skip, expected = _source_window(options.frame_range, probe, ctx.source_name)
     # Pad to at least four digits, more if the range needs it, so names sort in order.
-    pad = max(4, len(str(first + max(probe.frame_count, 1) - 1)))
+    pad = max(4, len(str(first + max(expected, 1) - 1)))
     workers = ctx.settings.workers
-    middle = probe.frame_count // 2
+    middle = expected // 2
     picked: np.ndarray | None = None
     files: list[OutputFile] = []
 
-    ctx.progress.started("frames", probe.frame_count or None, "frames")
+    ctx.progress.started("frames", expected or None, "frames")
     try:
         with (
             ctx.store.open_read(
@@ -63,7 +65,12 @@ def run(ctx: StageContext) -> StageOutput:
                 rotation=probe.rotation,
                 name=ctx.source_name,
             )
-            for index, image in enumerate(frames):
+            for source_index, image in enumerate(frames):
+                index = source_index - skip
+                if index < 0:
+                    continue
+                if index >= expected and options.frame_range is not None:
+                    break
                 if index == middle or picked is None:
                     picked = image
                 number = first + index
@@ -79,7 +86,7 @@ def run(ctx: StageContext) -> StageOutput:
     except PreconditionFailedError as exc:
         raise SourceChangedError(f"{source.key} was replaced while it was being read") from exc
 
-    _check_complete(len(files), probe, ctx.source_name)
+    _check_complete(len(files), expected, probe.frame_count_exact, ctx.source_name)
     assert picked is not None  # _check_complete refuses an empty decode
     thumb = _write_thumbnail(ctx, picked)
     height, width = picked.shape[:2]
@@ -101,6 +108,7 @@ def run(ctx: StageContext) -> StageOutput:
         "format": options.frame_format.value,
         "first_frame": first,
         "rotation_applied": probe.rotation,
+        "source_range": [skip + 1, skip + len(files)],
         "png_compression": options.png_compression,
         "png_filter": options.png_filter.value,
         "jpeg_quality": options.jpeg_quality,
@@ -141,13 +149,26 @@ def _write_thumbnail(ctx: StageContext, image: np.ndarray) -> OutputFile:
     )
 
 
-def _check_complete(decoded: int, probe: ProbeResult, name: str) -> None:
+def _source_window(wanted: SourceRange | None, probe: ProbeResult, name: str) -> tuple[int, int]:
+    """Frames to skip at the start and frames expected, for the requested source range."""
+    if wanted is None:
+        return 0, probe.frame_count
+    if wanted.first > probe.frame_count:
+        raise FramesDecodeError(
+            f"{name}: frame_range starts at frame {wanted.first} but the clip has "
+            f"{probe.frame_count} frames"
+        )
+    last = min(wanted.last, probe.frame_count)
+    return wanted.first - 1, last - wanted.first + 1
+
+
+def _check_complete(decoded: int, expected: int, exact: bool, name: str) -> None:
     if decoded == 0:
         raise FramesDecodeError(f"{name}: no frame could be decoded")
     # Containers that index every sample (MOV, MP4, MXF) give an exact count; a short
     # decode of one of those is a file cut off mid-upload, not a rounding difference.
-    if probe.frame_count_exact and decoded < probe.frame_count:
+    if exact and decoded < expected:
         raise FramesDecodeError(
-            f"{name}: only {decoded} of {probe.frame_count} frames could be decoded "
+            f"{name}: only {decoded} of {expected} frames could be decoded "
             "(the file is truncated or corrupt)"
         )
