@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ingest_service import pipeline
 from ingest_service.cli_progress import LineProgress, TerminalProgress
@@ -24,12 +25,20 @@ from ingest_service.progress import Progress
 from ingest_service.sample_plate import CODECS, make_plate
 from ingest_service.services import Services
 from ingest_service.settings import FrameFormat, load_settings
-from storage import StorageError
+from storage import LocalStore, StorageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
 
-def build_parser() -> argparse.ArgumentParser:
+Command = Callable[[argparse.Namespace], int]
+# Adds subcommands (given the subparsers action and the shared options) from outer layers.
+Extension = Callable[[Any, argparse.ArgumentParser], dict[str, Command]]
+
+
+def build_parser(
+    extend: Extension | None = None,
+) -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    """The parser and its command table; `extend` adds commands from outer layers (serve)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--store",
@@ -91,18 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="display-rotation tag, as phones write it",
     )
-    return parser
+    table: dict[str, Command] = dict(COMMANDS)
+    if extend is not None:
+        table.update(extend(commands, common))
+    return parser, table
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, extend: Extension | None = None) -> int:
+    parser, table = build_parser(extend)
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(getattr(args, "verbose", 0), 2)],
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     try:
-        return COMMANDS[args.command](args)
+        return table[args.command](args)
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_STORE
@@ -111,14 +124,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def _services(args: argparse.Namespace, **overrides: object) -> Services:
+def services_for(args: argparse.Namespace, **overrides: object) -> Services:
     if args.store:
         overrides["store"] = args.store
     return Services.build(load_settings(**{k: v for k, v in overrides.items() if v is not None}))
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    services = _services(
+    services = services_for(
         args, stages=args.stages, frame_format=args.frame_format, first_frame=args.first_frame
     )
     store, settings = services.store, services.settings
@@ -148,14 +161,14 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    services = _services(args)
+    services = services_for(args)
     record = services.ledger.get(args.job_id)
     _report(record, services, sys.stdout, as_json=args.json)
     return EXIT_FAILED if record.state is JobState.FAILED else EXIT_OK
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    services = _services(args)
+    services = services_for(args)
     records = [r for r in services.ledger.list() if args.state in (None, r.state)]
     records.sort(key=lambda r: r.updated_at, reverse=True)
     if not records:
@@ -196,7 +209,7 @@ def cmd_sample_plate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {
+COMMANDS: dict[str, Command] = {
     "process": cmd_process,
     "status": cmd_status,
     "jobs": cmd_jobs,
@@ -235,8 +248,6 @@ def _report(record: JobRecord, services: Services, out: TextIO, *, as_json: bool
 
 
 def _where(services: Services, key: str) -> str:
-    from storage import LocalStore
-
     store = services.store
     return str(store.root / key) if isinstance(store, LocalStore) else f"{store.uri}/{key}"
 

@@ -67,12 +67,21 @@ class Settings(BaseSettings):
     notify_timeout_s: float = Field(default=10.0, gt=0)
     notify_attempts: int = Field(default=5, ge=1, le=20)
 
+    # The ways in: webhook, poller, `serve`.
+    webhook_token: SecretStr | None = None
+    max_event_bytes: int = Field(default=256 * 1024, ge=1024)
+    sns_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    sns_max_age_s: float = Field(default=3600.0, gt=0)
+    poll_interval_s: float = Field(default=30.0, gt=0)
+    settle_s: float = Field(default=10.0, ge=0)
+    serve_workers: int = Field(default=1, ge=1, le=64)
+
     # Cost estimate: Modal's published CPU price, per physical core-hour, as of 2026-11.
     cpu_core_hour_usd: float = Field(default=0.0473, ge=0)
 
-    @field_validator("stages", mode="before")
+    @field_validator("stages", "sns_topic_arns", mode="before")
     @classmethod
-    def _split_stages(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [s.strip() for s in value.split(",") if s.strip()]
         return value
@@ -100,6 +109,9 @@ class Settings(BaseSettings):
             and self.environment == "production"
         ):
             raise ValueError("INGEST_NOTIFY_URL must be https in production")
+        token = self.webhook_token
+        if self.environment == "production" and token and len(token.get_secret_value()) < 16:
+            raise ValueError("INGEST_WEBHOOK_TOKEN must be at least 16 characters in production")
         return self
 
     @property

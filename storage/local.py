@@ -164,7 +164,9 @@ class LocalStore:
             key=key,
             size=st.st_size,
             etag=hashlib.md5(fingerprint.encode(), usedforsecurity=False).hexdigest(),
-            last_modified=datetime.fromtimestamp(st.st_mtime, UTC),
+            # ctime too: a copy that preserves the source's mtime (cp -p, rsync -t) still
+            # changes ctime while it writes, so "recently modified" stays true until done.
+            last_modified=datetime.fromtimestamp(max(st.st_mtime, st.st_ctime), UTC),
             content_type=mimetypes.guess_type(key)[0],
         )
 

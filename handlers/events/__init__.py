@@ -1,0 +1,1 @@
+"""Event payloads (S3, SNS, EventBridge, MinIO), validated, then normalised to `ObjectRef`."""

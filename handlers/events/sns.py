@@ -1,0 +1,42 @@
+"""The SNS HTTP(S) delivery envelope; its `Message` is only trusted once the signature checks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from handlers.errors import EventFormatError
+
+
+class SnsEnvelope(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    type: Literal["Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"] = Field(
+        alias="Type"
+    )
+    message_id: str = Field(alias="MessageId")
+    topic_arn: str = Field(alias="TopicArn")
+    message: str = Field(alias="Message")
+    timestamp: str = Field(alias="Timestamp")
+    signature_version: str = Field(alias="SignatureVersion")
+    signature: str = Field(alias="Signature")
+    signing_cert_url: str = Field(alias="SigningCertURL")
+    subject: str | None = Field(default=None, alias="Subject")
+    subscribe_url: str | None = Field(default=None, alias="SubscribeURL")
+    token: str | None = Field(default=None, alias="Token")
+
+    @model_validator(mode="after")
+    def _confirmation_fields(self) -> SnsEnvelope:
+        if self.type != "Notification" and not (self.subscribe_url and self.token):
+            raise ValueError(f"{self.type} needs SubscribeURL and Token")
+        return self
+
+
+def parse_sns(doc: dict[str, Any]) -> SnsEnvelope:
+    try:
+        return SnsEnvelope.model_validate(doc)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise EventFormatError(f"not a valid SNS message: {where}: {error['msg']}") from exc

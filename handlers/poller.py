@@ -1,0 +1,116 @@
+"""The backstop for lost events: list, claim what has no job, re-dispatch what stalled."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from handlers.admission import Admission, Gate
+from handlers.filtering import Kind, classify
+from ingest_service.errors import JobNotFoundError
+from ingest_service.job_ids import job_id_for
+from ingest_service.job_record import JobRecord, utcnow
+from ingest_service.job_states import JobState
+from ingest_service.objects import ObjectRef
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollReport:
+    admission: Admission = field(default_factory=Admission)
+    listed: int = 0
+    settling: int = 0
+    redispatched: list[str] = field(default_factory=list)
+    exhausted: list[str] = field(default_factory=list)
+
+
+class Poller:
+    """One pass lists the watched prefix and the job ids (a request per thousand keys
+    each, never a HEAD per object), then reads only the few unfinished job records."""
+
+    def __init__(self, gate: Gate, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.gate = gate
+        self.services = gate.services
+        self.clock = clock
+
+    def poll_once(self) -> PollReport:
+        report = PollReport()
+        settings, store = self.services.settings, self.services.store
+        known = set(self.services.ledger.ids())
+        settled_before = self.clock() - timedelta(seconds=settings.settle_s)
+        for info in store.list(settings.incoming_prefix):
+            report.listed += 1
+            if classify(info.key, settings) is not Kind.PLATE:
+                continue
+            ref = ObjectRef(bucket=store.bucket, key=info.key, etag=info.etag, size=info.size)
+            if job_id_for(ref) in known:
+                continue
+            if info.last_modified > settled_before:
+                report.settling += 1  # may still be renamed or rewritten: next pass
+                continue
+            self.gate.admit_ref(ref, report.admission)
+        self._redispatch(report)
+        return report
+
+    def _redispatch(self, report: PollReport) -> None:
+        now = self.clock()
+        claimed = {a.job_id for a in report.admission.claimed}
+        for job_id in self.services.ledger.unfinished():
+            if job_id in claimed:
+                continue
+            try:
+                record = self.services.ledger.get(job_id)
+            except JobNotFoundError:
+                continue  # a marker whose claim never landed
+            if record.state is JobState.PUBLISHED or (
+                record.state is JobState.FAILED and not record.retry_allowed
+            ):
+                self.services.ledger.mark_finished(job_id)
+                if record.state is JobState.FAILED:
+                    report.exhausted.append(job_id)
+                continue
+            if self._due(record, now) and self.gate.dispatcher.submit(job_id):
+                report.redispatched.append(job_id)
+
+    def _due(self, record: JobRecord, now: datetime) -> bool:
+        """Stalled work is picked up; fresh claims get a pass to start, retries back off."""
+        grace = timedelta(seconds=self.services.settings.poll_interval_s)
+        waited = now - record.updated_at
+        if record.state is JobState.RUNNING:
+            return not record.lease_live(now)
+        if record.state is JobState.CLAIMED:
+            return waited >= grace
+        return record.retry_allowed and waited >= grace * 2 ** max(record.attempt - 1, 0)
+
+
+class PollLoop:
+    """Runs `poll_once` every interval on a thread until stopped."""
+
+    def __init__(self, poller: Poller, interval_s: float) -> None:
+        self.poller = poller
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="poller", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = self.poller.poll_once()
+                if report.admission.claimed or report.redispatched or report.exhausted:
+                    log.info("poll: claimed %d, re-dispatched %d, gave up on %d",
+                             len(report.admission.claimed), len(report.redispatched),
+                             len(report.exhausted))  # fmt: skip
+            except Exception:
+                log.exception("poll pass failed; trying again next interval")
+            self._stop.wait(self.interval_s)
