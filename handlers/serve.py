@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+from types import FrameType
 
 import uvicorn
 
@@ -29,6 +31,17 @@ def serve(services: Services, *, host: str, port: int) -> None:
         services.store.uri, settings.incoming_prefix, settings.poll_interval_s, webhook,
         host, port, settings.serve_workers,
     )  # fmt: skip
+    # uvicorn re-raises the signal that stopped it once it has restored the handlers it
+    # found; ours turn that into an orderly drain instead of an abrupt exit. A second
+    # Ctrl-C while draining interrupts the running stage (the job is handed back).
+    signals: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        signals.append(signum)
+        if len(signals) > 1:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     poller.start()
     try:
         server.run()
@@ -36,3 +49,5 @@ def serve(services: Services, *, host: str, port: int) -> None:
         log.warning("shutting down: running jobs stop after their current stage")
         poller.stop()
         dispatcher.shutdown(wait=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
