@@ -18,6 +18,7 @@ from handlers.events.sns import SnsEnvelope, parse_sns
 from handlers.sns_signature import SnsVerifier, check_sns_url, fetch_https
 from ingest_service.dispatch import Dispatcher
 from ingest_service.services import Services
+from storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ def create_app(
         except SnsSignatureError as exc:
             log.warning("refused an SNS message: %s", exc)
             raise HTTPException(403, f"SNS message refused: {exc}") from exc
+        except StorageError as exc:
+            # 503 makes S3, SNS and EventBridge deliver again later; claims are idempotent.
+            log.error("could not record events: %s", exc)
+            raise HTTPException(503, f"bucket unavailable: {exc}") from exc
 
     def _handle(body: bytes, headers: dict[str, str]) -> EventsResponse:
         doc = load_json(body)

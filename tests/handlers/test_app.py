@@ -215,3 +215,17 @@ def test_late_sidecar_event_amends_the_claimed_job(
                                  "reason": "applied to the plate's job"}]  # fmt: skip
     job = hook_services.ledger.get(plate["claimed"][0]["job_id"])
     assert job.options.shot == "sq010/sh0040"
+
+
+def test_bucket_outage_answers_503_so_the_sender_retries(
+    client: TestClient, hook_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import TransientStorageError
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise TransientStorageError("S3 put failed: SlowDown")
+
+    monkeypatch.setattr(hook_services.store, "put", down)
+    response = _post(client, _s3_event(hook_services, "incoming/sh.mov"))
+    assert response.status_code == 503
+    assert "bucket unavailable" in response.json()["detail"]
