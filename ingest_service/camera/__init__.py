@@ -1,0 +1,1 @@
+"""The camera solve and the files artists import it from."""
