@@ -41,6 +41,10 @@ class SidecarInvalidError(IngestError):
     """A plate's sidecar options file is not valid JSON of the expected shape."""
 
 
+class CameraSolveError(IngestError):
+    """The plate's camera could not be solved (too few frames, no texture, no parallax)."""
+
+
 class StageDependencyError(IngestError):
     """A stage needs the result of a stage that has not run."""
 

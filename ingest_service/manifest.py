@@ -57,6 +57,7 @@ class ManifestStage(BaseModel):
     started_at: datetime
     finished_at: datetime
     duration_s: float
+    details: dict[str, Any] = Field(default_factory=dict, description="the stage's own figures")
     error: ErrorInfo | None = None
 
 
@@ -107,16 +108,13 @@ def build_manifest(record: JobRecord, *, cpu_core_hour_usd: float) -> Manifest:
             started_at=run.started_at,
             finished_at=run.finished_at,
             duration_s=run.duration_s,
+            details=run.result.summary() if run.result else {},
             error=run.error,
         )
         for name, run in record.stages.items()
     }
-    files: list[OutputFile] = []
-    sequences: list[SequenceInfo] = []
-    if frames is not None:
-        sequences.append(frames.sequence)
-        files.extend(frames.files)
-        files.append(frames.thumbnail)
+    files = [f for run in record.stages.values() if run.result for f in run.result.outputs()]
+    sequences = [frames.sequence] if frames is not None else []
     cost = {
         name: round(run.duration_s * run.cpu_cores * cpu_core_hour_usd / 3600, 6)
         for name, run in record.stages.items()

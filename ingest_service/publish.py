@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from ingest_service.job_record import ErrorInfo, JobRecord, utcnow
 from ingest_service.job_states import StageStatus
 from ingest_service.manifest import Manifest, build_manifest
-from ingest_service.stage_results import FramesResult, OutputFile
+from ingest_service.stage_results import OutputFile
 from storage import ObjectStore
 
 MANIFEST = "manifest.json"
@@ -34,11 +34,7 @@ class FailureRecord(BaseModel):
 
 def outputs_of(record: JobRecord) -> dict[str, list[OutputFile]]:
     """Each stage's recorded output files, by stage name."""
-    outputs: dict[str, list[OutputFile]] = {}
-    for name, run in record.stages.items():
-        if isinstance(run.result, FramesResult):
-            outputs[name] = [*run.result.files, run.result.thumbnail]
-    return outputs
+    return {name: run.result.outputs() for name, run in record.stages.items() if run.result}
 
 
 def missing_outputs(store: ObjectStore, record: JobRecord) -> set[str]:

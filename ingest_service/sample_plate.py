@@ -37,7 +37,9 @@ def make_plate(
     """Write a test-pattern clip; `rotation` adds a display-rotation tag (as phones do)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    source = f"{pattern}=size={width}x{height}:rate={fps}:duration={seconds}"
+    # A pattern may carry its own options ("color=c=gray"); ours follow theirs.
+    joiner = ":" if "=" in pattern else "="
+    source = f"{pattern}{joiner}size={width}x{height}:rate={fps}:duration={seconds}"
     encode = [
         ffmpeg_exe(),
         "-hide_banner",

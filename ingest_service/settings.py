@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     thumbnail_width: int = Field(default=480, ge=16, le=4096)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
 
+    # Camera solve: resolution, features, matching window, mapper.
+    camera_max_image_size: int = Field(default=1024, ge=256, le=8192)
+    camera_max_features: int = Field(default=2048, ge=256, le=32768)
+    camera_overlap: int = Field(default=10, ge=2, le=100)
+    camera_mapper: Literal["global", "incremental"] = "global"
+
     # Jobs.
     lease_seconds: float = Field(default=300.0, gt=1.0)
     max_attempts: int = Field(default=3, ge=1, le=100)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -61,6 +61,13 @@ class SequenceInfo(BaseModel):
 
 class ProbeResult(BaseModel):
     kind: Literal["probe"] = "probe"
+
+    def outputs(self) -> list[OutputFile]:
+        return []
+
+    def summary(self) -> dict[str, Any]:
+        return {}
+
     container: str
     codec: str
     profile: str | None
@@ -91,5 +98,32 @@ class FramesResult(BaseModel):
     thumbnail: OutputFile
     files: list[OutputFile]
 
+    def outputs(self) -> list[OutputFile]:
+        return [*self.files, self.thumbnail]
 
-StageResult = Annotated[ProbeResult | FramesResult, Field(discriminator="kind")]
+    def summary(self) -> dict[str, Any]:
+        return {"frames": self.sequence.count, "frame_range": self.sequence.frame_range}
+
+
+class CameraResult(BaseModel):
+    kind: Literal["camera"] = "camera"
+    solve: str = Field(description="full, rotation_only or static")
+    frames: int
+    registered: int
+    interpolated: int
+    reprojection_error_px: float | None
+    points: int
+    focal_length_px: float
+    focal_source: str = Field(description="solved, hint (from the sidecar) or assumed")
+    split_models: list[int]
+    timings_s: dict[str, float]
+    files: list[OutputFile]
+
+    def outputs(self) -> list[OutputFile]:
+        return list(self.files)
+
+    def summary(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"kind", "files"})
+
+
+StageResult = Annotated[ProbeResult | FramesResult | CameraResult, Field(discriminator="kind")]

@@ -1,0 +1,264 @@
+"""Structure from motion over a plate's frames with pycolmap, tuned for video.
+
+Video gives strong priors: frames come in order with small motion between them and one
+camera shot them all. So: one shared camera, sequential matching with quadratic overlap
+(frame i against i±1, 2, 4, 8, … which also links a camera that comes back), a solve at
+reduced resolution, and a check of the pairs' geometry before mapping, so that locked-off
+shots and nodal pans get the camera they are instead of the mapper's guesswork.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pycolmap
+
+from ingest_service.camera.rotation_only import PairHomography, estimate_focal, solve_rotations
+from ingest_service.camera.solution import SolveKind
+from ingest_service.errors import CameraSolveError
+
+log = logging.getLogger(__name__)
+PANORAMIC = {5, 6}  # TwoViewGeometry: PANORAMIC, PLANAR_OR_PANORAMIC
+STATIC_PX = 0.5  # corners moving less than this between frames: a locked-off camera
+ROTATION_RESIDUAL = 0.02  # how far K⁻¹HK may be from a rotation for a nodal solve
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    max_features: int = 2048
+    overlap: int = 10
+    threads: int = 2
+    mapper: str = "global"  # "global" (rotation averaging + positioning) or "incremental"
+
+
+@dataclass
+class SolveOutcome:
+    kind: SolveKind
+    model: str
+    params: list[float]  # COLMAP camera params at solve resolution
+    focal_source: str  # "solved", "hint" or "assumed"
+    cameras: dict[int, np.ndarray]  # frame index -> OpenCV camera-to-world
+    xyz: np.ndarray
+    rgb: np.ndarray
+    reprojection_error_px: float | None
+    split: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[name] = round(time.perf_counter() - start, 3)
+
+
+def solve(
+    image_dir: Path,
+    names: list[str],
+    width: int,
+    height: int,
+    *,
+    focal_hint_px: float | None,
+    settings: SolveSettings,
+    scratch: Path,
+) -> SolveOutcome:
+    """Cameras for `names` (in frame order) from images of `width` x `height`."""
+    if len(names) < 3:
+        raise CameraSolveError(
+            f"a camera solve needs at least 3 frames, the plate has {len(names)}"
+        )
+    timings: dict[str, float] = {}
+    database = scratch / "colmap.db"
+    focal = focal_hint_px or 1.2 * max(width, height)
+    with _timed(timings, "features"):
+        _extract(database, image_dir, names, focal, width, height, settings)
+    with _timed(timings, "matching"):
+        _match(database, settings)
+    with _timed(timings, "analysis"):
+        pairs = _pairs(database, names)
+    if not pairs:
+        raise CameraSolveError(
+            "no features could be matched between frames (a blank, untextured, very dark "
+            "or very blurred plate)"
+        )
+    if _is_static(pairs, width, height):
+        return SolveOutcome(
+            kind=SolveKind.STATIC, model="PINHOLE", params=[focal, focal, width / 2, height / 2],
+            focal_source="hint" if focal_hint_px else "assumed",
+            cameras={i: np.eye(4) for i in range(len(names))},
+            xyz=np.zeros((0, 3)), rgb=np.zeros((0, 3), np.uint8), reprojection_error_px=None,
+            timings=timings,
+        )  # fmt: skip
+    nodal = _rotation_only(pairs, len(names), width, height, focal_hint_px, timings)
+    if nodal is not None:
+        return nodal
+    with _timed(timings, "mapping"):
+        models = _map(database, image_dir, names, scratch, settings)
+    return _outcome(models, names, focal_hint_px, timings)
+
+
+def _extract(
+    database: Path, image_dir: Path, names: list[str], focal: float, width: int, height: int,
+    settings: SolveSettings,
+) -> None:  # fmt: skip
+    reader = pycolmap.ImageReaderOptions()
+    reader.camera_model = "SIMPLE_RADIAL"
+    # An initial focal guess near the truth keeps the initial-pair search from stalling.
+    reader.camera_params = f"{focal},{width / 2},{height / 2},0"
+    extraction = pycolmap.FeatureExtractionOptions()
+    extraction.num_threads = settings.threads
+    extraction.sift.max_num_features = settings.max_features
+    pycolmap.extract_features(
+        database, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
+        reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu,
+    )  # fmt: skip
+
+
+def _match(database: Path, settings: SolveSettings) -> None:
+    pairing = pycolmap.SequentialPairingOptions()
+    pairing.overlap = settings.overlap
+    pairing.quadratic_overlap = True
+    matching = pycolmap.FeatureMatchingOptions()
+    matching.num_threads = settings.threads
+    pycolmap.match_sequential(database, matching_options=matching, pairing_options=pairing,
+                              device=pycolmap.Device.cpu)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Pair:
+    first: int
+    second: int
+    config: int
+    h: np.ndarray
+    inliers: int
+
+
+def _pairs(database: Path, names: list[str]) -> list[_Pair]:
+    index = {name: i for i, name in enumerate(names)}
+    db = pycolmap.Database.open(database)
+    try:
+        images = {image.image_id: index[image.name] for image in db.read_all_images()}
+        ids, geometries = db.read_two_view_geometries()
+    finally:
+        db.close()
+    pairs = []
+    for pair_id, geometry in zip(ids, geometries, strict=True):
+        a, b = (images[i] for i in pycolmap.pair_id_to_image_pair(pair_id))
+        inliers = len(geometry.inlier_matches)
+        if inliers < 15:
+            continue
+        h = np.asarray(geometry.H, dtype=float)
+        if a > b:
+            a, b, h = b, a, np.linalg.inv(h) if abs(np.linalg.det(h)) > 1e-12 else h
+        pairs.append(_Pair(a, b, int(geometry.config), h, inliers))
+    return pairs
+
+
+def _corner_motion(h: np.ndarray, width: int, height: int) -> float:
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1.0]]).T
+    moved = h @ corners
+    if np.any(np.abs(moved[2]) < 1e-9):
+        return float("inf")
+    return float(np.max(np.linalg.norm(moved[:2] / moved[2] - corners[:2], axis=0)))
+
+
+def _is_static(pairs: list[_Pair], width: int, height: int) -> bool:
+    usable = [p for p in pairs if np.any(p.h)]
+    moving = [p for p in usable if _corner_motion(p.h, width, height) > STATIC_PX]
+    return bool(usable) and len(moving) <= 0.05 * len(usable)
+
+
+def _rotation_only(
+    pairs: list[_Pair], frames: int, width: int, height: int, focal_hint: float | None,
+    timings: dict[str, float],
+) -> SolveOutcome | None:  # fmt: skip
+    """A rotation-only camera if the widest pairs all look panoramic and their homographies
+    are rotations for one focal length; None to go on with the full solve."""
+    gaps = np.array([p.second - p.first for p in pairs])
+    wide = [p for p, g in zip(pairs, gaps, strict=True) if g >= np.percentile(gaps, 75)]
+    if np.mean([p.config in PANORAMIC for p in wide]) < 0.8:
+        return None
+    with _timed(timings, "rotation_only"):
+        homographies = [PairHomography(p.first, p.second, p.h) for p in pairs if np.any(p.h)]
+        if focal_hint:
+            from ingest_service.camera.rotation_only import rotation_residual
+
+            focal, residual = (
+                focal_hint,
+                rotation_residual(homographies, focal_hint, width / 2, height / 2),
+            )
+        else:
+            focal, residual = estimate_focal(homographies, width, height)
+        if residual > ROTATION_RESIDUAL:
+            log.info(
+                "panoramic-looking pairs but not rotations (residual %.3f): full solve", residual
+            )
+            return None
+        rotations = solve_rotations(homographies, frames, focal, width / 2, height / 2)
+    cameras = {}
+    for i, r in rotations.items():
+        c2w = np.eye(4)
+        c2w[:3, :3] = r
+        cameras[i] = c2w
+    return SolveOutcome(
+        kind=SolveKind.ROTATION_ONLY, model="PINHOLE",
+        params=[focal, focal, width / 2, height / 2],
+        focal_source="hint" if focal_hint else "solved", cameras=cameras,
+        xyz=np.zeros((0, 3)), rgb=np.zeros((0, 3), np.uint8), reprojection_error_px=None,
+        timings=timings,
+    )  # fmt: skip
+
+
+def _map(
+    database: Path, image_dir: Path, names: list[str], scratch: Path, settings: SolveSettings
+) -> dict[int, pycolmap.Reconstruction]:
+    output = scratch / "sparse"
+    output.mkdir(exist_ok=True)
+    if settings.mapper == "global":
+        options = pycolmap.GlobalPipelineOptions()
+        options.num_threads = settings.threads
+        return pycolmap.global_mapping(database, image_dir, output, options)
+    incremental = pycolmap.IncrementalPipelineOptions()
+    incremental.num_threads = settings.threads
+    # Fewer, later global adjustments: consecutive video frames add little each.
+    incremental.ba_global_frames_ratio = 3.0
+    incremental.ba_global_points_ratio = 3.0
+    incremental.ba_global_max_num_iterations = 25
+    incremental.ba_local_max_num_iterations = 15
+    incremental.ba_refine_principal_point = False
+    return pycolmap.incremental_mapping(database, image_dir, output, incremental)
+
+
+def _outcome(
+    models: dict[int, pycolmap.Reconstruction], names: list[str], focal_hint: float | None,
+    timings: dict[str, float],
+) -> SolveOutcome:  # fmt: skip
+    if not models:
+        raise CameraSolveError(
+            "the mapper could not start a model: too little parallax or texture between frames"
+        )
+    sizes = sorted((m.num_reg_images() for m in models.values()), reverse=True)
+    best = max(models.values(), key=lambda m: m.num_reg_images())
+    index = {name: i for i, name in enumerate(names)}
+    cameras = {}
+    for image in best.images.values():
+        if image.has_pose:
+            w2c = np.eye(4)
+            w2c[:3, :] = image.cam_from_world().matrix()
+            cameras[index[image.name]] = np.linalg.inv(w2c)
+    camera = next(iter(best.cameras.values()))
+    points = list(best.points3D.values())
+    xyz = np.array([p.xyz for p in points]).reshape(-1, 3)
+    rgb = np.array([p.color for p in points], dtype=np.uint8).reshape(-1, 3)
+    return SolveOutcome(
+        kind=SolveKind.FULL, model=camera.model.name, params=[float(v) for v in camera.params],
+        focal_source="solved", cameras=cameras, xyz=xyz, rgb=rgb,
+        reprojection_error_px=float(best.compute_mean_reprojection_error()),
+        split=sizes if len(sizes) > 1 else [], timings=timings,
+    )  # fmt: skip

@@ -1,0 +1,132 @@
+"""The camera stage on rendered plates with a known camera: accuracy, kinds, failure."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest_service import pipeline
+from ingest_service.camera.solution import CameraSolution, FrameStatus, SolveKind
+from ingest_service.intake import claim_plate
+from ingest_service.job_states import JobState, StageStatus
+from ingest_service.manifest import Manifest
+from ingest_service.plates import ref_for_local_file
+from ingest_service.sample_plate import make_plate
+from ingest_service.services import Services
+from storage import LocalStore
+from tests.camera_eval import score
+from tests.conftest import make_settings
+from tests.scenes import render_plate
+
+W, H, F = 480, 270, 380.0
+
+
+@functools.cache
+def _plate(folder: str, kind: str, frames: int) -> tuple[Path, tuple[np.ndarray, ...]]:
+    path = Path(folder) / f"{kind}.mp4"
+    return path, tuple(render_plate(path, kind, frames=frames, width=W, height=H, f=F))
+
+
+@pytest.fixture(scope="module")
+def plate_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("synthetic"))
+
+
+def _solve(tmp_path: Path, plate: Path, **settings: object) -> tuple[Services, object]:
+    services = Services.build(
+        make_settings(tmp_path, stages=["probe", "frames", "camera"], **settings),
+        store=LocalStore(tmp_path / "bucket"),
+    )
+    ref = ref_for_local_file(services.store, plate, key=f"incoming/{plate.name}")
+    record = pipeline.run(claim_plate(services, ref).record.job_id, services)
+    return services, record
+
+
+def _camera(services: Services, record: object) -> CameraSolution:
+    prefix = record.output_prefix  # type: ignore[attr-defined]
+    return CameraSolution.model_validate_json(
+        services.store.get(f"{prefix}camera/camera.json").data
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["dolly", "orbit", "handheld"])
+def test_moving_camera_is_solved_accurately(tmp_path: Path, plate_dir: str, kind: str) -> None:
+    plate, truth = _plate(plate_dir, kind, 24)
+    services, record = _solve(tmp_path, plate)
+    assert record.state is JobState.PUBLISHED  # type: ignore[attr-defined]
+    solution = _camera(services, record)
+    assert solution.kind is SolveKind.FULL
+    assert len(solution.frames) == 24
+    assert solution.registered == 24
+    scores = score([f.c2w for f in solution.frames], list(truth))
+    assert scores.rotation_error_deg < 0.2
+    assert scores.centre_error_pct < 1.0
+    assert solution.intrinsics.fx == pytest.approx(F, rel=0.03)
+    manifest = Manifest.model_validate_json(services.store.get(record.manifest_key).data)  # type: ignore[attr-defined]
+    details = manifest.stages["camera"].details
+    assert details["registered"] == 24 and details["solve"] == "full"
+    assert {"features", "matching", "mapping"} <= set(details["timings_s"])
+    names = {f.key.rsplit("camera/", 1)[-1] for f in manifest.files if f.role == "camera"}
+    assert names == {
+        "camera.json",
+        "transforms.json",
+        "camera.chan",
+        "camera.usda",
+        "camera.csv",
+        "points.ply",
+        "colmap/cameras.txt",
+        "colmap/images.txt",
+        "colmap/points3D.txt",
+    }
+
+
+@pytest.mark.slow
+def test_nodal_pan_gets_a_rotation_only_camera(tmp_path: Path, plate_dir: str) -> None:
+    plate, truth = _plate(plate_dir, "pan", 24)
+    services, record = _solve(tmp_path, plate)
+    solution = _camera(services, record)
+    assert solution.kind is SolveKind.ROTATION_ONLY
+    centres = np.array([f.c2w[:3, 3] for f in solution.frames])
+    assert np.allclose(centres, centres[0])  # one camera centre for all frames
+    assert score([f.c2w for f in solution.frames], list(truth)).rotation_error_deg < 0.2
+    assert solution.intrinsics.fx == pytest.approx(F, rel=0.03)
+    assert solution.registered == 24
+
+
+@pytest.mark.slow
+def test_locked_off_shot_is_one_static_camera(tmp_path: Path, plate_dir: str) -> None:
+    plate, _ = _plate(plate_dir, "static", 12)
+    services, record = _solve(tmp_path, plate)
+    solution = _camera(services, record)
+    assert solution.kind is SolveKind.STATIC
+    assert all(np.allclose(f.c2w, solution.frames[0].c2w) for f in solution.frames)
+    assert record.stages["camera"].result.focal_source == "assumed"  # type: ignore[attr-defined]
+
+
+def test_untextured_plate_fails_the_camera_stage_but_publishes_the_frames(tmp_path: Path) -> None:
+    plate = make_plate(
+        tmp_path / "grey.mov", seconds=0.5, width=160, height=90, pattern="color=c=gray"
+    )
+    services, record = _solve(tmp_path, plate)
+    assert record.state is JobState.PUBLISHED  # type: ignore[attr-defined]
+    camera = record.stages["camera"]  # type: ignore[attr-defined]
+    assert camera.status is StageStatus.FAILED
+    assert "no features could be matched" in camera.error.message
+    manifest = Manifest.model_validate_json(services.store.get(record.manifest_key).data)  # type: ignore[attr-defined]
+    assert manifest.stages["camera"].status is StageStatus.FAILED
+    assert manifest.sequences[0].count == 12
+
+
+def test_interpolated_frames_are_flagged() -> None:
+    from ingest_service.camera.interpolate import fill_missing
+
+    a, b = np.eye(4), np.eye(4)
+    b[:3, 3] = [2, 0, 0]
+    filled = fill_missing({1: a, 3: b}, 5)
+    assert np.allclose(filled[2][:3, 3], [1, 0, 0])
+    assert np.allclose(filled[0], a) and np.allclose(filled[4], b)
+    assert FrameStatus.INTERPOLATED == "interpolated"

@@ -1,0 +1,165 @@
+"""Synthetic plates with a known camera: a textured room with boxes, ray cast in numpy.
+
+Used by the camera tests and bench/camera.py. Each motion returns OpenCV camera-to-world
+matrices; frames are rendered at any size and encoded to H.264 like a real plate.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ingest_service.camera.geometry import matrix_from_nuke_zxy
+from ingest_service.sample_plate import ffmpeg_exe
+
+TEXTURE = 1024
+
+
+def _texture(seed: int) -> np.ndarray:
+    """Rich, non-repeating detail (noise octaves and random marks) so SIFT finds features."""
+    rng = np.random.default_rng(seed)
+    tex = np.zeros((TEXTURE, TEXTURE, 3), np.float32)
+    for octave in (8, 32, 128):
+        noise = rng.random((octave, octave, 3)).astype(np.float32)
+        tex += cv2.resize(noise, (TEXTURE, TEXTURE), interpolation=cv2.INTER_CUBIC) / 3
+    img = (np.clip(tex, 0, 1) * 255).astype(np.uint8)
+    for _ in range(400):
+        center = tuple(int(v) for v in rng.integers(0, TEXTURE, 2))
+        color = tuple(int(v) for v in rng.integers(0, 255, 3))
+        if rng.random() < 0.5:
+            cv2.circle(img, center, int(rng.integers(4, 30)), color, -1)
+        else:
+            w, h = (int(v) for v in rng.integers(6, 40, 2))
+            cv2.rectangle(img, center, (center[0] + w, center[1] + h), color, -1)
+    return img
+
+
+def _sample(tex: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear texture lookups (remap wants a 2D map under 32k a side: fold the list)."""
+    n, width = len(x), 1024
+    rows = -(-n // width)
+    map_x = np.zeros(rows * width, np.float32)
+    map_y = np.zeros(rows * width, np.float32)
+    map_x[:n], map_y[:n] = x, y
+    out = cv2.remap(tex, map_x.reshape(rows, width), map_y.reshape(rows, width),
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)  # fmt: skip
+    return out.reshape(-1, 3)[:n]
+
+
+@dataclass(frozen=True)
+class Box:
+    lo: np.ndarray
+    hi: np.ndarray
+    texture: int
+
+
+class Scene:
+    """A room (floor, three walls) and a few boxes, all textured."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.boxes = [
+            Box(np.array([-8.0, -0.5, -8.0]), np.array([8.0, 0.0, 14.0]), 0),  # floor slab
+            Box(np.array([-8.0, 0.0, 14.0]), np.array([8.0, 8.0, 14.5]), 1),  # back wall
+            Box(np.array([-8.5, 0.0, -8.0]), np.array([-8.0, 8.0, 14.0]), 2),  # left wall
+            Box(np.array([8.0, 0.0, -8.0]), np.array([8.5, 8.0, 14.0]), 3),  # right wall
+            Box(np.array([-2.5, 0.0, 6.0]), np.array([-0.5, 2.0, 8.0]), 4),
+            Box(np.array([1.0, 0.0, 8.5]), np.array([2.5, 3.5, 10.0]), 5),
+            Box(np.array([-5.0, 0.0, 9.0]), np.array([-3.5, 1.0, 10.5]), 6),
+        ]
+        self.textures = [_texture(seed * 100 + b.texture) for b in self.boxes]
+
+    def render(self, world_from_camera: np.ndarray, f: float, width: int, height: int
+               ) -> np.ndarray:  # fmt: skip
+        """RGB uint8 image seen by a pinhole camera (OpenCV axes, principal point centred)."""
+        u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
+        dirs = np.stack([(u - width / 2) / f, (v - height / 2) / f, np.ones_like(u)], -1)
+        dirs = dirs @ world_from_camera[:3, :3].T
+        origin = world_from_camera[:3, 3]
+        best = np.full(u.shape, np.inf)
+        image = np.zeros((height, width, 3), np.uint8)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for box, tex in zip(self.boxes, self.textures, strict=True):
+                t1 = (box.lo - origin) / dirs
+                t2 = (box.hi - origin) / dirs
+                t_near = np.nanmax(np.minimum(t1, t2), axis=-1)
+                t_far = np.nanmin(np.maximum(t1, t2), axis=-1)
+                hit = (t_near <= t_far) & (t_near > 1e-3) & (t_near < best)
+                if not hit.any():
+                    continue
+                point = origin + dirs[hit] * t_near[hit][:, None]
+                # Texture coordinates from the two axes the hit face spans.
+                extent = box.hi - box.lo
+                local = (point - box.lo) / extent
+                face_axis = np.argmin(np.minimum(np.abs(local), np.abs(1 - local)) * extent, axis=1)
+                axes = np.array([[1, 2], [0, 2], [0, 1]])[face_axis]
+                tu = np.take_along_axis(point, axes[:, :1], 1)[:, 0]
+                tv = np.take_along_axis(point, axes[:, 1:], 1)[:, 0]
+                scale = TEXTURE / 6.0  # texels per world unit: tiles every 6 units
+                image[hit] = _sample(tex, tu * scale % TEXTURE, tv * scale % TEXTURE)
+                best[hit] = t_near[hit]
+        return image
+
+
+def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """OpenCV camera-to-world looking from eye to target with world +Y up (image up)."""
+    forward = target - eye
+    forward = forward / np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 1.0, 0.0])  # OpenCV: x right, y down, z forward
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    c2w = np.eye(4)
+    c2w[:3, :3] = np.stack([right, down, forward], axis=1)
+    c2w[:3, 3] = eye
+    return c2w
+
+
+def motion(kind: str, frames: int, seed: int = 3) -> list[np.ndarray]:
+    """Camera-to-world per frame for a named move through the room."""
+    rng = np.random.default_rng(seed)
+    target = np.array([0.0, 1.2, 9.0])
+    ts = np.linspace(0, 1, frames)
+    if kind == "dolly":
+        return [look_at(np.array([-2.0 + 4.0 * t, 1.6, 1.0 + 0.5 * t]), target + [t, 0, 0])
+                for t in ts]  # fmt: skip
+    if kind == "orbit":
+        return [look_at(target + [6 * np.sin(a), 1.0, -6 * np.cos(a)], target)
+                for a in np.radians(-35 + 70 * ts)]  # fmt: skip
+    if kind == "handheld":
+        base = [look_at(np.array([-1.0 + 2.0 * t, 1.6, 2.0 + 1.0 * t]), target) for t in ts]
+        shake = np.cumsum(rng.normal(0, 0.01, (frames, 3)), axis=0)
+        for c2w, s in zip(base, shake, strict=True):
+            c2w[:3, 3] += s
+            c2w[:3, :3] = c2w[:3, :3] @ matrix_from_nuke_zxy(*(s * 20))
+        return base
+    if kind == "pan":  # nodal: rotation only
+        eye = np.array([0.0, 1.6, 1.0])
+        angles = np.radians(-25 + 50 * ts)
+        return [look_at(eye, eye + [np.sin(a), -0.05, np.cos(a)]) for a in angles]
+    if kind == "static":
+        return [look_at(np.array([0.0, 1.6, 1.0]), target) for _ in ts]
+    raise ValueError(kind)
+
+
+def render_plate(
+    path: Path, kind: str, *, frames: int, width: int, height: int, f: float, fps: int = 24
+) -> list[np.ndarray]:
+    """Render and encode a plate; returns the true camera-to-world matrices."""
+    scene = Scene()
+    cameras = motion(kind, frames)
+    encoder = subprocess.Popen(
+        [ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+         "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", "-c:v", "libx264",
+         "-preset", "veryfast", "-crf", "14", "-pix_fmt", "yuv420p", str(path)],
+        stdin=subprocess.PIPE,
+    )  # fmt: skip
+    assert encoder.stdin is not None
+    for c2w in cameras:
+        encoder.stdin.write(scene.render(c2w, f, width, height).tobytes())
+    encoder.stdin.close()
+    if encoder.wait(timeout=600) != 0:
+        raise RuntimeError("ffmpeg could not encode the synthetic plate")
+    return cameras
