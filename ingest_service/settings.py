@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     state_prefix: str = ".ingest/"
 
     # What runs, and how.
-    stages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["probe", "frames"])
+    stages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["probe", "frames", "camera"]
+    )
     frame_format: FrameFormat = FrameFormat.PNG
     first_frame: int = Field(default=1, ge=0, le=9_999_999)
     png_compression: int = Field(default=3, ge=0, le=9)

@@ -80,6 +80,8 @@ def http_s3_store(moto_server: str) -> S3Store:
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "store": str(tmp_path / "bucket"),
+        # The camera solve has its own tests; most tests need only the frames.
+        "stages": ["probe", "frames"],
         "workers": 2,
         "notify_log": tmp_path / "notifications.jsonl",
     }

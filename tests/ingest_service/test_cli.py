@@ -20,6 +20,7 @@ from tests.plates import Plates
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INGEST_STAGES", "probe,frames")  # the camera stage has its own tests
     return tmp_path
 
 
@@ -160,7 +161,7 @@ def test_line_progress_is_plain() -> None:
 @pytest.mark.slow
 def test_installed_console_script_runs_end_to_end(tmp_path: Path, plates: Plates) -> None:
     script = Path(sys.executable).with_name("ingest-service")
-    env = {**os.environ, "INGEST_STORE": str(tmp_path / "b")}
+    env = {**os.environ, "INGEST_STORE": str(tmp_path / "b"), "INGEST_STAGES": "probe,frames"}
     help_text = subprocess.run([script, "--help"], capture_output=True, text=True, check=True)
     assert "process" in help_text.stdout and "sample-plate" in help_text.stdout
     done = subprocess.run(
