@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
-from ingest_service.camera.rotation_only import PairHomography, estimate_focal, solve_rotations
+from ingest_service.camera.rotation_only import (
+    PairHomography,
+    estimate_focal,
+    rotation_residual,
+    solve_rotations,
+)
 from ingest_service.camera.solution import SolveKind
 from ingest_service.errors import CameraSolveError
 
@@ -187,8 +192,6 @@ def _rotation_only(
     with _timed(timings, "rotation_only"):
         homographies = [PairHomography(p.first, p.second, p.h) for p in pairs if np.any(p.h)]
         if focal_hint:
-            from ingest_service.camera.rotation_only import rotation_residual
-
             focal, residual = (
                 focal_hint,
                 rotation_residual(homographies, focal_hint, width / 2, height / 2),

@@ -28,8 +28,13 @@ def test_a_file_dropped_into_the_folder_is_published_and_shutdown_is_clean(
     tmp_path: Path, plates: Plates
 ) -> None:
     bucket, port = tmp_path / "bucket", _free_port()
-    env = {**os.environ, "INGEST_WEBHOOK_TOKEN": "serve-test-token-123456",
-           "INGEST_SETTLE_S": "0.5", "INGEST_STAGES": "probe,frames", "INGEST_NOTIFY_LOG": str(tmp_path / "n.jsonl")}  # fmt: skip
+    env = {
+        **os.environ,
+        "INGEST_WEBHOOK_TOKEN": "serve-test-token-123456",
+        "INGEST_SETTLE_S": "0.5",
+        "INGEST_STAGES": "probe,frames",
+        "INGEST_NOTIFY_LOG": str(tmp_path / "n.jsonl"),
+    }
     script = Path(sys.executable).with_name("ingest-service")
     server = subprocess.Popen(
         [script, "serve", "--store", str(bucket), "--port", str(port), "--poll-interval", "0.5"],
