@@ -25,7 +25,9 @@ def transforms_json(solution: CameraSolution, frames_dir: str = "../frames") -> 
         "fl_x": k.fx, "fl_y": k.fy, "cx": k.cx, "cy": k.cy,
         "w": solution.width, "h": solution.height,
     }  # fmt: skip
-    for name, value in zip(DISTORTION_KEYS.get(k.model, []), k.params[3:], strict=False):
+    # One focal length (SIMPLE_*, RADIAL) puts distortion after 3 terms, two after 4.
+    first = 3 if k.model in ("SIMPLE_RADIAL", "RADIAL") else 4
+    for name, value in zip(DISTORTION_KEYS.get(k.model, []), k.params[first:], strict=False):
         doc[name] = value
     doc["frames"] = [
         {
