@@ -133,8 +133,8 @@ def test_colmap_text_model_reads_in_pycolmap(solution: CameraSolution, tmp_path:
 
 
 def test_opencv_model_distortion_terms_land_in_the_right_keys(solution: CameraSolution) -> None:
-    solution.intrinsics = Intrinsics(model="OPENCV", params=[800, 790, 480, 270, 0.1, -0.02, 0.001, 0.002],
-                                     fx=800, fy=790, cx=480, cy=270)  # fmt: skip
+    params = [800, 790, 480, 270, 0.1, -0.02, 0.001, 0.002]
+    solution.intrinsics = Intrinsics(model="OPENCV", params=params, fx=800, fy=790, cx=480, cy=270)
     doc = json.loads(transforms_json(solution))
     assert (doc["fl_y"], doc["k1"], doc["k2"], doc["p1"], doc["p2"]) == (
         790,
