@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     camera_max_features: int = Field(default=2048, ge=256, le=32768)
     camera_overlap: int = Field(default=10, ge=2, le=100)
     camera_mapper: Literal["global", "incremental"] = "global"
+    camera_max_keyframes: int = Field(default=200, ge=3, le=100_000)
 
     # Jobs.
     lease_seconds: float = Field(default=300.0, gt=1.0)

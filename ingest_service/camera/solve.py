@@ -40,6 +40,7 @@ class SolveSettings:
     overlap: int = 10
     threads: int = 2
     mapper: str = "global"  # "global" (rotation averaging + positioning) or "incremental"
+    max_keyframes: int = 200
 
 
 @dataclass
@@ -221,21 +222,50 @@ def _rotation_only(
 def _map(
     database: Path, image_dir: Path, names: list[str], scratch: Path, settings: SolveSettings
 ) -> dict[int, pycolmap.Reconstruction]:
+    """Map keyframes, then register every other frame against them.
+
+    Long plates are mapped on at most `max_keyframes` evenly spaced frames (mapping cost
+    grows faster than the frame count; neighbouring video frames add little); the frames
+    in between are then registered to that model with its cameras held fixed.
+    """
     output = scratch / "sparse"
     output.mkdir(exist_ok=True)
+    stride = -(-len(names) // settings.max_keyframes)
+    keyframes = names[::stride] if stride > 1 else names
     if settings.mapper == "global":
         options = pycolmap.GlobalPipelineOptions()
         options.num_threads = settings.threads
-        return pycolmap.global_mapping(database, image_dir, output, options)
-    incremental = pycolmap.IncrementalPipelineOptions()
-    incremental.num_threads = settings.threads
+        options.image_names = keyframes
+        models = pycolmap.global_mapping(database, image_dir, output, options)
+    else:
+        models = pycolmap.incremental_mapping(
+            database, image_dir, output, _incremental(settings, keyframes)
+        )
+    if stride == 1 or not models:
+        return models
+    best = max(models, key=lambda k: models[k].num_reg_images())
+    seeded = scratch / "keyframes"
+    seeded.mkdir(exist_ok=True)
+    models[best].write(seeded)
+    registration = _incremental(settings, names)
+    registration.fix_existing_frames = True
+    completed = scratch / "completed"
+    completed.mkdir(exist_ok=True)
+    return pycolmap.incremental_mapping(database, image_dir, completed, registration,
+                                        input_path=seeded)  # fmt: skip
+
+
+def _incremental(settings: SolveSettings, names: list[str]) -> pycolmap.IncrementalPipelineOptions:
+    options = pycolmap.IncrementalPipelineOptions()
+    options.num_threads = settings.threads
+    options.image_names = names
     # Fewer, later global adjustments: consecutive video frames add little each.
-    incremental.ba_global_frames_ratio = 3.0
-    incremental.ba_global_points_ratio = 3.0
-    incremental.ba_global_max_num_iterations = 25
-    incremental.ba_local_max_num_iterations = 15
-    incremental.ba_refine_principal_point = False
-    return pycolmap.incremental_mapping(database, image_dir, output, incremental)
+    options.ba_global_frames_ratio = 3.0
+    options.ba_global_points_ratio = 3.0
+    options.ba_global_max_num_iterations = 25
+    options.ba_local_max_num_iterations = 15
+    options.ba_refine_principal_point = False
+    return options
 
 
 def _outcome(

@@ -42,7 +42,8 @@ def run(ctx: StageContext) -> StageOutput:
     focal_hint = _focal_hint_px(options.focal_length_mm, options.sensor_width_mm, width)
     solver = SolveSettings(max_features=settings.camera_max_features,
                            overlap=settings.camera_overlap, threads=settings.workers,
-                           mapper=settings.camera_mapper)  # fmt: skip
+                           mapper=settings.camera_mapper,
+                           max_keyframes=settings.camera_max_keyframes)  # fmt: skip
     outcome = solve(
         ctx.scratch / "images", names, round(width * scale), round(height * scale),
         focal_hint_px=focal_hint * scale if focal_hint else None, settings=solver,
@@ -59,6 +60,7 @@ def run(ctx: StageContext) -> StageOutput:
     )  # fmt: skip
     parameters = {"solve_scale": round(scale, 4), "max_features": solver.max_features,
                   "overlap": solver.overlap, "quadratic_overlap": True, "mapper": solver.mapper,
+                  "max_keyframes": solver.max_keyframes,
                   "camera_model": outcome.model, "focal_hint_px": focal_hint}  # fmt: skip
     return StageOutput(result=result, backend=f"pycolmap-{pycolmap.__version__}",
                        parameters=parameters, cpu_cores=settings.workers)  # fmt: skip

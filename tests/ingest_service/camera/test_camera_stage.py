@@ -130,3 +130,15 @@ def test_interpolated_frames_are_flagged() -> None:
     assert np.allclose(filled[2][:3, 3], [1, 0, 0])
     assert np.allclose(filled[0], a) and np.allclose(filled[4], b)
     assert FrameStatus.INTERPOLATED == "interpolated"
+
+
+@pytest.mark.slow
+def test_long_plates_map_keyframes_and_register_the_rest(tmp_path: Path, plate_dir: str) -> None:
+    plate, truth = _plate(plate_dir, "handheld", 24)
+    services, record = _solve(tmp_path, plate, camera_max_keyframes=8)
+    solution = _camera(services, record)
+    assert solution.registered == 24  # 8 mapped, 16 registered against them
+    assert record.stages["camera"].parameters["max_keyframes"] == 8  # type: ignore[attr-defined]
+    scores = score([f.c2w for f in solution.frames], list(truth))
+    assert scores.rotation_error_deg < 0.2
+    assert scores.centre_error_pct < 1.0
