@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
@@ -36,7 +37,7 @@ class EventsResponse(BaseModel):
     duplicates: list[Item]
     ignored: list[Item]
     sidecars: list[Item]
-    sns: str | None = None
+    note: str | None = None
 
 
 class Health(BaseModel):
@@ -96,26 +97,30 @@ def create_app(
     def _handle(body: bytes, headers: dict[str, str]) -> EventsResponse:
         doc = load_json(body)
         shape = shape_of(doc, headers)
-        sns_note = None
+        note = None
         if shape is Shape.SNS:
             envelope = parse_sns(doc)
             verifier.verify(envelope, doc)
-            sns_note, inner, shape = _unwrap_sns(envelope)
+            note, inner, shape = _unwrap_sns(envelope)
             if inner is None:
-                return _response("sns", Admission(), sns_note)
+                return _response("sns", Admission(), note)
             doc = inner
         parsed = parse_object_events(doc, shape)
         admission = gate.admit(parsed.notices)
         admission.skipped[:0] = parsed.skipped
         if shape is Shape.S3_TEST:
-            sns_note = (sns_note or "") + "s3:TestEvent acknowledged"
-        return _response(shape.value, admission, sns_note)
+            note = f"{note}; s3:TestEvent acknowledged" if note else "s3:TestEvent acknowledged"
+        return _response(shape.value, admission, note)
 
     def _unwrap_sns(envelope: SnsEnvelope) -> tuple[str, dict[str, Any] | None, Shape]:
         if envelope.type == "SubscriptionConfirmation":
             assert envelope.subscribe_url  # checked by the envelope model
             check_sns_url(envelope.subscribe_url, "SubscribeURL")
-            fetch(envelope.subscribe_url)
+            try:
+                fetch(envelope.subscribe_url)
+            except httpx.HTTPError as exc:
+                # SNS sends the confirmation again: answer so that it does.
+                raise HTTPException(503, f"could not confirm the subscription: {exc}") from exc
             log.info("confirmed SNS subscription to %s", envelope.topic_arn)
             return f"subscription to {envelope.topic_arn} confirmed", None, Shape.SNS
         if envelope.type == "UnsubscribeConfirmation":
@@ -140,12 +145,12 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _response(fmt: str, admission: Admission, sns: str | None) -> EventsResponse:
+def _response(fmt: str, admission: Admission, note: str | None) -> EventsResponse:
     return EventsResponse(
         format=fmt,
         claimed=[Item(key=a.key, job_id=a.job_id, state=a.state) for a in admission.claimed],
         duplicates=[Item(key=a.key, job_id=a.job_id, state=a.state) for a in admission.duplicates],
         ignored=[Item(key=s.key, reason=s.reason) for s in admission.skipped],
         sidecars=[Item(key=s.key, reason=s.reason) for s in admission.sidecars],
-        sns=sns,
+        note=note,
     )

@@ -126,7 +126,7 @@ def test_events_for_another_bucket_are_ignored(client: TestClient) -> None:
 def test_s3_test_event_is_acknowledged(client: TestClient) -> None:
     response = _post(client, event("s3_test_event.json"))
     assert response.status_code == 200
-    assert "s3:TestEvent acknowledged" in response.json()["sns"]
+    assert "s3:TestEvent acknowledged" in response.json()["note"]
 
 
 def test_signed_sns_notification_claims(
@@ -157,7 +157,7 @@ def test_subscription_is_confirmed_after_verification(
     doc = subscription_confirmation()
     response = _post(client, doc, **{"x-amz-sns-message-type": "SubscriptionConfirmation"})
     assert response.status_code == 200
-    assert "confirmed" in response.json()["sns"]
+    assert "confirmed" in response.json()["note"]
     assert fetcher.urls[-1] == doc["SubscribeURL"]
 
 
@@ -229,3 +229,24 @@ def test_bucket_outage_answers_503_so_the_sender_retries(
     response = _post(client, _s3_event(hook_services, "incoming/sh.mov"))
     assert response.status_code == 503
     assert "bucket unavailable" in response.json()["detail"]
+
+
+def test_confirmation_fetch_failure_answers_503(
+    hook_services: Services, dispatcher: RecordingDispatcher
+) -> None:
+    import httpx
+
+    from handlers.app import create_app
+    from handlers.sns_signature import SnsVerifier
+
+    certs = CertFetcher()
+
+    def fetch(url: str) -> bytes:
+        if url.endswith(".pem"):
+            return certs(url)
+        raise httpx.ConnectError("sns unreachable")
+
+    app = create_app(hook_services, dispatcher, verifier=SnsVerifier(fetch=fetch), fetch=fetch)
+    response = _post(TestClient(app), subscription_confirmation())
+    assert response.status_code == 503
+    assert "could not confirm" in response.json()["detail"]
