@@ -128,6 +128,8 @@ def _extract(
 
 def _match(database: Path, settings: SolveSettings) -> None:
     pairing = pycolmap.SequentialPairingOptions()
+    # With quadratic overlap COLMAP pairs each frame with the ones 1, 2, 4, … 2^(overlap-1)
+    # after it: cheap, and wide enough to link a camera that comes back.
     pairing.overlap = settings.overlap
     pairing.quadratic_overlap = True
     matching = pycolmap.FeatureMatchingOptions()
@@ -230,7 +232,10 @@ def _map(
     """
     output = scratch / "sparse"
     output.mkdir(exist_ok=True)
-    stride = -(-len(names) // settings.max_keyframes)
+    # Quadratic sequential matching pairs frames 1, 2, 4, 8, … apart, so keyframes a power
+    # of two apart keep every match between them.
+    needed = -(-len(names) // settings.max_keyframes)
+    stride = 1 << (needed - 1).bit_length()
     keyframes = names[::stride] if stride > 1 else names
     if settings.mapper == "global":
         options = pycolmap.GlobalPipelineOptions()
