@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest_service.camera.solve import SolveSettings, solve
+from ingest_service.sample_scene import Scene, motion
 from tests.camera_eval import score
-from tests.scenes import Scene, motion
 
 
 def baseline(images: Path, work: Path) -> tuple[dict[int, np.ndarray], float, dict[str, float]]:

@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +24,7 @@ from ingest_service.manifest import manifest_json_schema
 from ingest_service.plates import ref_for_key, ref_for_local_file
 from ingest_service.progress import Progress
 from ingest_service.sample_plate import CODECS, make_plate
+from ingest_service.sample_scene import MOTIONS, render_plate
 from ingest_service.services import Services
 from ingest_service.settings import FrameFormat, load_settings
 from storage import LocalStore, StorageError
@@ -93,6 +95,9 @@ def build_parser(
     sample.add_argument("--size", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     sample.add_argument("--fps", default="24", help="rate, e.g. 24 or 24000/1001")
     sample.add_argument("--codec", choices=sorted(CODECS), default="h264")
+    sample.add_argument("--motion", choices=MOTIONS,
+                        help="render a textured room seen by a moving camera (for the camera "
+                             "solve) instead of FFmpeg's test pattern")  # fmt: skip
     sample.add_argument(
         "--rotation",
         type=int,
@@ -196,6 +201,12 @@ def cmd_sample_plate(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --size must be WIDTHxHEIGHT, not {args.size!r}", file=sys.stderr)
         return EXIT_USAGE
+    if args.motion:
+        fps = round(float(Fraction(args.fps)))
+        render_plate(args.output, args.motion, frames=max(3, round(args.seconds * fps)),
+                     width=width, height=height, f=0.78 * width, fps=fps)  # fmt: skip
+        print(args.output)
+        return EXIT_OK
     path = make_plate(
         args.output,
         seconds=args.seconds,

@@ -15,11 +15,11 @@ from ingest_service.job_states import JobState, StageStatus
 from ingest_service.manifest import Manifest
 from ingest_service.plates import ref_for_local_file
 from ingest_service.sample_plate import make_plate
+from ingest_service.sample_scene import render_plate
 from ingest_service.services import Services
 from storage import LocalStore
 from tests.camera_eval import score
 from tests.conftest import make_settings
-from tests.scenes import render_plate
 
 W, H, F = 480, 270, 380.0
 

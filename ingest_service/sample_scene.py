@@ -1,7 +1,9 @@
-"""Synthetic plates with a known camera: a textured room with boxes, ray cast in numpy.
+"""Sample plates with a known camera: a textured room with boxes, ray cast in numpy.
 
-Used by the camera tests and bench/camera.py. Each motion returns OpenCV camera-to-world
-matrices; frames are rendered at any size and encoded to H.264 like a real plate.
+`ingest-service sample-plate --motion orbit` makes one to try the camera solve and the DCC
+exports on; the camera tests and bench/camera.py score solves against the true cameras.
+Each motion returns OpenCV camera-to-world matrices; frames are rendered at any size and
+encoded to H.264 like a real plate.
 """
 
 from __future__ import annotations
@@ -141,11 +143,21 @@ def motion(kind: str, frames: int, seed: int = 3) -> list[np.ndarray]:
         return [look_at(eye, eye + [np.sin(a), -0.05, np.cos(a)]) for a in angles]
     if kind == "static":
         return [look_at(np.array([0.0, 1.6, 1.0]), target) for _ in ts]
-    raise ValueError(kind)
+    raise ValueError(f"unknown motion {kind!r}; motions: {', '.join(MOTIONS)}")
+
+
+MOTIONS = ("dolly", "orbit", "handheld", "pan", "static")
 
 
 def render_plate(
-    path: Path, kind: str, *, frames: int, width: int, height: int, f: float, fps: int = 24
+    path: Path,
+    kind: str,
+    *,
+    frames: int,
+    width: int,
+    height: int,
+    f: float,
+    fps: int = 24,
 ) -> list[np.ndarray]:
     """Render and encode a plate; returns the true camera-to-world matrices."""
     scene = Scene()
