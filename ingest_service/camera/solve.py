@@ -79,6 +79,8 @@ def solve(
         raise CameraSolveError(
             f"a camera solve needs at least 3 frames, the plate has {len(names)}"
         )
+    # COLMAP logs every step at INFO; keep that for -vv (DEBUG) runs only.
+    pycolmap.logging.minloglevel = 0 if log.isEnabledFor(logging.DEBUG) else 2
     timings: dict[str, float] = {}
     database = scratch / "colmap.db"
     focal = focal_hint_px or 1.2 * max(width, height)
@@ -240,6 +242,9 @@ def _map(
     if settings.mapper == "global":
         options = pycolmap.GlobalPipelineOptions()
         options.num_threads = settings.threads
+        # The CPU solvers, without first asking for a GPU this build does not have.
+        options.mapper.global_positioning.use_gpu = False
+        options.mapper.bundle_adjustment.ceres.use_gpu = False
         options.image_names = keyframes
         models = pycolmap.global_mapping(database, image_dir, output, options)
     else:
