@@ -14,6 +14,7 @@ from ingest_service.errors import JobNotFoundError
 from ingest_service.job_ids import job_id_for
 from ingest_service.job_record import JobRecord, utcnow
 from ingest_service.job_states import JobState
+from ingest_service.notify.message import Notification
 from ingest_service.objects import ObjectRef
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class PollReport:
     settling: int = 0
     redispatched: list[str] = field(default_factory=list)
     exhausted: list[str] = field(default_factory=list)
+    notified: list[str] = field(default_factory=list)
 
 
 class Poller:
@@ -66,15 +68,21 @@ class Poller:
                 record = self.services.ledger.get(job_id)
             except JobNotFoundError:
                 continue  # a marker whose claim never landed
-            if record.state is JobState.PUBLISHED or (
-                record.state is JobState.FAILED and not record.retry_allowed
-            ):
-                self.services.ledger.mark_finished(job_id)
-                if record.state is JobState.FAILED:
-                    report.exhausted.append(job_id)
+            if record.finished:
+                self._settle(record, report)
                 continue
             if self._due(record, now) and self.gate.dispatcher.submit(job_id):
                 report.redispatched.append(job_id)
+
+    def _settle(self, record: JobRecord, report: PollReport) -> None:
+        """A finished job still listed: its worker died before notifying. Notify now."""
+        if not record.notified():
+            deliveries = self.services.notifier.send(Notification.for_job(record))
+            self.services.ledger.append_deliveries(record.job_id, deliveries)
+            report.notified.append(record.job_id)
+        if record.state is JobState.FAILED:
+            report.exhausted.append(record.job_id)
+        self.services.ledger.mark_finished(record.job_id)
 
     def _due(self, record: JobRecord, now: datetime) -> bool:
         """Stalled work is picked up; fresh claims get a pass to start, retries back off."""

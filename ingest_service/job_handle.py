@@ -76,10 +76,6 @@ class JobHandle:
                 new.lease = Lease(owner=self.owner, until=now + timedelta(seconds=self.lease_s))
             self._etag = self._write(new)
             self._record = new
-            if new.state is JobState.PUBLISHED or (
-                new.state is JobState.FAILED and not new.retry_allowed
-            ):
-                self._ledger.mark_finished(new.job_id)
             return new.model_copy(deep=True)
 
     def renew(self) -> None:

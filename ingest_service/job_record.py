@@ -76,6 +76,7 @@ class Delivery(BaseModel):
     channel: str
     target: str
     event: str
+    attempt: int = 0
     ok: bool
     attempts: int
     status: int | None = None
@@ -113,6 +114,18 @@ class JobRecord(BaseModel):
 
     def lease_live(self, now: datetime) -> bool:
         return self.lease is not None and self.lease.until > now
+
+    @property
+    def finished(self) -> bool:
+        """Published, or failed with no retry to come: nothing more will run."""
+        return self.state is JobState.PUBLISHED or (
+            self.state is JobState.FAILED and not self.retry_allowed
+        )
+
+    def notified(self) -> bool:
+        """A notification of the current outcome was sent (good or bad delivery)."""
+        event = "job.published" if self.state is JobState.PUBLISHED else "job.failed"
+        return any(d.event == event and d.attempt == self.attempt for d in self.deliveries)
 
     @property
     def retry_allowed(self) -> bool:

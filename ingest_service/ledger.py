@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ingest_service.errors import JobLeaseHeldError, JobNotFoundError, JobStateError
 from ingest_service.job_handle import JobHandle
 from ingest_service.job_ids import job_id_for
-from ingest_service.job_record import ErrorInfo, JobOptions, JobRecord, Lease, utcnow
+from ingest_service.job_record import Delivery, ErrorInfo, JobOptions, JobRecord, Lease, utcnow
 from ingest_service.job_states import JobState, check_transition
 from ingest_service.objects import ObjectRef
 from storage import ConflictError, ObjectNotFoundError, ObjectStore, PreconditionFailedError
@@ -123,6 +123,19 @@ class JobLedger:
             return "applied to the plate's job"
         return "not applied: the job kept changing"
 
+    def append_deliveries(self, job_id: str, deliveries: Sequence[Delivery]) -> None:
+        """Record notifications sent for a finished job (no lease: nothing else writes it)."""
+        for _ in range(CONFLICT_RETRIES):
+            record, etag = self.load(job_id)
+            record.deliveries.extend(deliveries)
+            record.updated_at = self.clock()
+            try:
+                self.store.put(self.key(job_id), record.to_json(),
+                               content_type="application/json", if_match=etag)  # fmt: skip
+                return
+            except (PreconditionFailedError, ConflictError):
+                continue
+
     def acquire(self, job_id: str, *, owner: str, lease_s: float) -> JobHandle:
         """Start (or take over, or retry) a job; raises if it is live elsewhere or finished."""
         for _ in range(CONFLICT_RETRIES):
@@ -192,5 +205,4 @@ class JobLedger:
                 content_type="application/json",
                 if_match=etag,
             )
-            self.mark_finished(record.job_id)
         raise JobStateError(f"job {record.job_id} failed: {failed.error.message}", state="failed")

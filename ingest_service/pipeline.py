@@ -223,9 +223,12 @@ def _notify(handle: JobHandle, services: Services) -> None:
         r.deliveries.extend(deliveries)
 
     try:
-        handle.update(delivered)
+        record = handle.update(delivered)
     except (StorageError, JobLeaseLostError) as exc:
         log.warning("job %s: could not record notification deliveries: %s", handle.job_id, exc)
+        return  # the poller sees the job still listed as unfinished and notifies again
+    if record.finished:
+        services.ledger.mark_finished(record.job_id)
 
 
 def error_info(exc: BaseException, stage: str | None) -> ErrorInfo:

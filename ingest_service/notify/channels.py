@@ -153,4 +153,7 @@ class Notifier:
         self.channels = channels
 
     def send(self, note: Notification) -> list[Delivery]:
-        return [channel.send(note) for channel in self.channels]
+        return [
+            channel.send(note).model_copy(update={"attempt": note.attempt})
+            for channel in self.channels
+        ]

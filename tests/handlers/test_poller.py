@@ -177,3 +177,24 @@ def test_race_webhook_deliveries_and_poller_make_exactly_one_job_per_object(
     poller_thread.join()
     assert len(set(services.ledger.ids())) == 100
     assert sorted(Counter(dispatcher.submitted).values()) == [1] * 100
+
+
+def test_a_finished_job_whose_worker_died_before_notifying_is_notified_once(
+    hook_services: Services, dispatcher: RecordingDispatcher
+) -> None:
+    import json
+
+    job_id = _claim(hook_services)
+    hook_services.ledger.acquire(job_id, owner="w", lease_s=60).update(
+        lambda r: setattr(r, "state", JobState.PUBLISHED)
+    )  # …and the worker died here, before notifying
+    report = _poller(hook_services, dispatcher).poll_once()
+    assert report.notified == [job_id]
+    record = hook_services.ledger.get(job_id)
+    assert record.notified()
+    assert [d.event for d in record.deliveries] == ["job.published"]
+    assert list(hook_services.ledger.unfinished()) == []
+    assert _poller(hook_services, dispatcher).poll_once().notified == []
+    log = hook_services.settings.notify_log
+    assert log is not None
+    assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == ["job.published"]
