@@ -250,3 +250,15 @@ def test_confirmation_fetch_failure_answers_503(
     response = _post(TestClient(app), subscription_confirmation())
     assert response.status_code == 503
     assert "could not confirm" in response.json()["detail"]
+
+
+def test_the_web_app_imports_no_media_stack() -> None:
+    """The webhook's image (and its cold start) must not need PyAV, OpenCV or COLMAP."""
+    import subprocess
+    import sys
+
+    code = ("import sys, handlers.app; "
+            "print(sorted(m for m in ('av', 'cv2', 'pycolmap', 'numpy', 'torch', 'pxr', 'OpenEXR')"
+            " if m in sys.modules))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
