@@ -23,7 +23,7 @@ from ingest_service.progress import NullProgress, Progress
 from ingest_service.publish import missing_outputs, write_failure, write_manifest
 from ingest_service.redact import redact
 from ingest_service.services import Services, worker_id
-from ingest_service.stages.base import StageContext, StageSpec
+from ingest_service.stages.base import InProcess, StageContext, StageRunner, StageSpec
 from ingest_service.stages.table import plan
 from ingest_service.versions import allocate_version
 from storage import StorageError
@@ -38,6 +38,7 @@ def run(
     owner: str | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    runner: StageRunner | None = None,
 ) -> JobRecord:
     """Run a claimed job to `published` or `failed`; returns the final record.
 
@@ -47,6 +48,7 @@ def run(
     """
     progress = progress or NullProgress()
     stop = stop or threading.Event()
+    runner = runner or InProcess()
     handle = services.ledger.acquire(
         job_id, owner=owner or worker_id(), lease_s=services.settings.lease_seconds
     )
@@ -54,7 +56,7 @@ def run(
         with Heartbeat(handle), tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
             _place_outputs(handle, services)
             _check_options(handle.record)
-            _run_stages(handle, services, progress, Path(scratch), stop)
+            _run_stages(handle, services, progress, Path(scratch), stop, runner)
             _publish(handle, services)
     except JobLeaseLostError:
         log.warning("job %s: taken over by another worker; leaving it to them", job_id)
@@ -98,6 +100,7 @@ def _run_stages(
     progress: Progress,
     scratch: Path,
     stop: threading.Event | None = None,
+    runner: StageRunner | None = None,
 ) -> None:
     for spec in plan(handle.record.options.stages):
         if stop is not None and stop.is_set():
@@ -105,11 +108,16 @@ def _run_stages(
         if handle.record.stage_done(spec.name):
             progress.finished(spec.name, "skipped", 0.0, "recorded by an earlier attempt")
             continue
-        _run_stage(spec, handle, services, progress, scratch)
+        _run_stage(spec, handle, services, progress, scratch, runner or InProcess())
 
 
 def _run_stage(
-    spec: StageSpec, handle: JobHandle, services: Services, progress: Progress, scratch: Path
+    spec: StageSpec,
+    handle: JobHandle,
+    services: Services,
+    progress: Progress,
+    scratch: Path,
+    runner: StageRunner,
 ) -> None:
     def begin(r: JobRecord) -> None:
         r.current_stage = spec.name
@@ -127,7 +135,7 @@ def _run_stage(
     )
     started, clock = utcnow(), time.perf_counter()
     try:
-        output = spec.run(ctx)
+        output = runner.run(spec, ctx)
     except JobLeaseLostError:
         raise
     except Exception as exc:

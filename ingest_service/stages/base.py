@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -47,6 +47,18 @@ class StageOutput:
     parameters: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     cpu_cores: int = 1
+
+
+class StageRunner(Protocol):
+    """Where a stage's work happens: here (the default), or in a function of its own
+    (Modal), which rebuilds the context from the job id and returns the output."""
+
+    def run(self, spec: StageSpec, ctx: StageContext) -> StageOutput: ...
+
+
+class InProcess:
+    def run(self, spec: StageSpec, ctx: StageContext) -> StageOutput:
+        return spec.run(ctx)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,146 @@
+"""ingest-service on Modal: webhook, cron poller, job orchestrator and stage functions.
+
+One narrative file. The same pipeline code as on a workstation; this module only wires it:
+
+    modal deploy infra/modal_app.py          # web endpoint, poller, functions
+    modal run infra/modal_app.py --key incoming/sh0040.mov   # one object, from a laptop
+
+Secrets (create them first; see docs/MODAL-DEPLOYMENT.md):
+  ingest-s3       AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (+ optional AWS_REGION,
+                  AWS_ENDPOINT_URL for MinIO/R2) and INGEST_STORE=s3://<bucket>
+  ingest-webhook  INGEST_WEBHOOK_TOKEN, INGEST_NOTIFY_SIGNING_KEY (+ INGEST_NOTIFY_URL, …)
+"""
+
+from __future__ import annotations
+
+import os
+
+import modal
+
+APP_NAME = os.environ.get("INGEST_MODAL_APP", "ingest-service")
+POLL_SCHEDULE = os.environ.get("INGEST_MODAL_POLL_CRON", "*/5 * * * *")
+PYTHON = "3.11"
+OUR_PACKAGES = ("storage", "ingest_service", "handlers", "infra")
+
+app = modal.App(APP_NAME)
+
+# --- Images: pinned, and the web one without the media stack (fast cold starts) ---------
+web_image = (
+    modal.Image.debian_slim(python_version=PYTHON)
+    .uv_pip_install(
+        "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3",
+        "boto3==1.43.11", "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
+    )
+    .env({"INGEST_ENVIRONMENT": "production"})
+    .add_local_python_source(*OUR_PACKAGES)
+)  # fmt: skip
+media_image = (
+    modal.Image.debian_slim(python_version=PYTHON)
+    .uv_pip_install(
+        "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3",
+        "boto3==1.43.11", "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
+        "av==18.1.0", "opencv-python-headless==5.0.0.93", "OpenEXR==3.5.3", "numpy==2.4.6",
+        "imageio-ffmpeg==0.8.1", "pycolmap==4.2.1", "usd-core==26.11",
+    )
+    .env({"INGEST_ENVIRONMENT": "production", "OMP_NUM_THREADS": "8"})
+    .add_local_python_source(*OUR_PACKAGES)
+)  # fmt: skip
+
+# --- Secrets -----------------------------------------------------------------------------
+s3_secret = modal.Secret.from_name(
+    "ingest-s3", required_keys=["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "INGEST_STORE"]
+)
+webhook_secret = modal.Secret.from_name(
+    "ingest-webhook", required_keys=["INGEST_WEBHOOK_TOKEN", "INGEST_NOTIFY_SIGNING_KEY"]
+)
+SECRETS = [s3_secret, webhook_secret]
+
+RETRIES = modal.Retries(max_retries=2, backoff_coefficient=2.0, initial_delay=10.0)
+
+
+def _services():  # type: ignore[no-untyped-def]
+    from ingest_service.services import Services
+    from ingest_service.settings import load_settings
+
+    return Services.build(load_settings())
+
+
+class ModalDispatcher:
+    """Dispatch = spawn the orchestrator; returns at once, never runs stages here."""
+
+    def submit(self, job_id: str) -> bool:
+        run_job.spawn(job_id)
+        return True
+
+
+class ModalStages:
+    """Each stage's work in its own function, sized for it; the orchestrator keeps the lease."""
+
+    def __init__(self, call: str = "remote") -> None:
+        self.call = call  # "local" in tests: same code path, no Modal account
+
+    def run(self, spec, ctx):  # type: ignore[no-untyped-def]
+        function = camera_stage if spec.name == "camera" else media_stage
+        return getattr(function, self.call)(ctx.job.job_id, spec.name)
+
+
+# --- The ways in ------------------------------------------------------------------------
+@app.function(image=web_image, secrets=SECRETS, scaledown_window=300, timeout=60)
+@modal.concurrent(max_inputs=100)
+@modal.asgi_app()
+def web():  # type: ignore[no-untyped-def]
+    """POST /events (S3 via SNS, EventBridge, MinIO) and GET /health."""
+    from handlers.app import create_app
+
+    return create_app(_services(), ModalDispatcher())
+
+
+@app.function(image=web_image, secrets=SECRETS, schedule=modal.Cron(POLL_SCHEDULE), timeout=900)
+def poll() -> dict[str, int]:
+    """The backstop: claim what events missed, re-dispatch stalled and retryable jobs."""
+    from handlers.admission import Gate
+    from handlers.poller import Poller
+
+    report = Poller(Gate(_services(), ModalDispatcher())).poll_once()
+    return {"listed": report.listed, "claimed": len(report.admission.claimed),
+            "redispatched": len(report.redispatched), "notified": len(report.notified)}  # fmt: skip
+
+
+# --- The job and its stages ---------------------------------------------------------------
+@app.function(image=media_image, secrets=SECRETS, timeout=24 * 3600, retries=RETRIES,
+              max_containers=50)  # fmt: skip
+def run_job(job_id: str, stage_call: str = "remote") -> str:
+    """Orchestrate one job: lease, stage table, publish, notify."""
+    from ingest_service import pipeline
+
+    return pipeline.run(job_id, _services(), runner=ModalStages(stage_call)).state.value
+
+
+@app.function(image=media_image, secrets=SECRETS, cpu=4.0, memory=8192, timeout=6 * 3600,
+              retries=RETRIES, max_containers=50, ephemeral_disk=100 * 1024)  # fmt: skip
+def media_stage(job_id: str, stage: str):  # type: ignore[no-untyped-def]
+    """probe and frames: streaming decode, several encoder threads."""
+    from ingest_service.remote_stage import run_stage_for_job
+
+    return run_stage_for_job(_services(), job_id, stage)
+
+
+@app.function(image=media_image, secrets=SECRETS, cpu=8.0, memory=32768, timeout=6 * 3600,
+              retries=RETRIES, max_containers=20)  # fmt: skip
+def camera_stage(job_id: str, stage: str):  # type: ignore[no-untyped-def]
+    """The camera solve: all cores, and memory for COLMAP's matches and bundle adjustment."""
+    from ingest_service.remote_stage import run_stage_for_job
+
+    return run_stage_for_job(_services(), job_id, stage)
+
+
+@app.local_entrypoint()
+def main(key: str) -> None:
+    """Claim one object of the configured bucket and run its job on Modal."""
+    from ingest_service.intake import claim_plate
+    from ingest_service.plates import ref_for_key
+
+    services = _services()
+    claim = claim_plate(services, ref_for_key(services.store, key))
+    print(f"{claim.record.job_id}: {'claimed' if claim.claimed else claim.record.state}")
+    print(f"{claim.record.job_id}: {run_job.remote(claim.record.job_id)}")
