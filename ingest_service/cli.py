@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from fractions import Fraction
@@ -20,6 +21,7 @@ from ingest_service.errors import IngestError, JobLeaseHeldError, JobStateError
 from ingest_service.intake import claim_plate
 from ingest_service.job_record import JobRecord
 from ingest_service.job_states import JobState
+from ingest_service.logs import configure_logging
 from ingest_service.manifest import manifest_json_schema
 from ingest_service.plates import ref_for_key, ref_for_local_file
 from ingest_service.progress import Progress
@@ -114,10 +116,9 @@ def build_parser(
 def main(argv: list[str] | None = None, *, extend: Extension | None = None) -> int:
     parser, table = build_parser(extend)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(getattr(args, "verbose", 0), 2)],
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    configure_logging(
+        [logging.WARNING, logging.INFO, logging.DEBUG][min(getattr(args, "verbose", 0), 2)],
+        os.environ.get("INGEST_LOG_FORMAT", "text"),
     )
     try:
         return table[args.command](args)

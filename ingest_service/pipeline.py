@@ -17,6 +17,7 @@ from ingest_service.errors import (
 from ingest_service.job_handle import Heartbeat, JobHandle
 from ingest_service.job_record import ErrorInfo, JobRecord, StageRun, utcnow
 from ingest_service.job_states import JobState, StageStatus
+from ingest_service.logs import log_context
 from ingest_service.naming import shot_path
 from ingest_service.notify.message import Notification
 from ingest_service.progress import NullProgress, Progress
@@ -46,9 +47,19 @@ def run(
     folder is the one this job already holds. When `stop` is set (shutdown), the job
     is handed back after the current stage, for the next start to resume.
     """
-    progress = progress or NullProgress()
-    stop = stop or threading.Event()
-    runner = runner or InProcess()
+    with log_context(job_id=job_id):
+        return _run(job_id, services, owner, progress or NullProgress(),
+                    stop or threading.Event(), runner or InProcess())  # fmt: skip
+
+
+def _run(
+    job_id: str,
+    services: Services,
+    owner: str | None,
+    progress: Progress,
+    stop: threading.Event,
+    runner: StageRunner,
+) -> JobRecord:
     handle = services.ledger.acquire(
         job_id, owner=owner or worker_id(), lease_s=services.settings.lease_seconds
     )
@@ -135,7 +146,9 @@ def _run_stage(
     )
     started, clock = utcnow(), time.perf_counter()
     try:
-        output = runner.run(spec, ctx)
+        with log_context(stage=spec.name):
+            log.info("stage %s started", spec.name)
+            output = runner.run(spec, ctx)
     except JobLeaseLostError:
         raise
     except Exception as exc:
