@@ -18,6 +18,7 @@ from handlers.events.parse import Shape, load_json, parse_object_events, shape_o
 from handlers.events.sns import SnsEnvelope, parse_sns
 from handlers.sns_signature import SnsVerifier, check_sns_url, fetch_https
 from ingest_service.dispatch import Dispatcher
+from ingest_service.metrics import METRICS
 from ingest_service.services import Services
 from storage import StorageError
 
@@ -74,6 +75,14 @@ def create_app(
     @app.get("/health")
     def health() -> Health:
         return Health(status="ok", bucket=services.store.bucket)
+
+    @app.get("/metrics")
+    def metrics(_: Authorised) -> Response:
+        """Prometheus text: this process's job outcomes and stage durations, and the
+        bucket's unfinished jobs (one listing of the unfinished index)."""
+        unfinished = sum(1 for _ in services.ledger.unfinished())
+        return Response(METRICS.render(unfinished=unfinished),
+                        media_type="text/plain; version=0.0.4")  # fmt: skip
 
     @app.head("/events")
     def events_alive(_: Authorised) -> Response:

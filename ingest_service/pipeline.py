@@ -18,6 +18,7 @@ from ingest_service.job_handle import Heartbeat, JobHandle
 from ingest_service.job_record import ErrorInfo, JobRecord, StageRun, utcnow
 from ingest_service.job_states import JobState, StageStatus
 from ingest_service.logs import log_context
+from ingest_service.metrics import METRICS
 from ingest_service.naming import shot_path
 from ingest_service.notify.message import Notification
 from ingest_service.progress import NullProgress, Progress
@@ -154,6 +155,7 @@ def _run_stage(
     except Exception as exc:
         duration = time.perf_counter() - clock
         progress.finished(spec.name, "failed", duration, redact(str(exc)))
+        METRICS.stage_finished(spec.name, "failed", duration)
         if spec.critical:
             raise
         # A non-critical stage is published as failed beside the stages that worked.
@@ -164,6 +166,7 @@ def _run_stage(
     else:
         duration = time.perf_counter() - clock
         progress.finished(spec.name, "done", duration)
+        METRICS.stage_finished(spec.name, "done", duration)
         outcome = {
             "status": StageStatus.DONE, "device": output.device, "cpu_cores": output.cpu_cores,
             "backend": output.backend, "parameters": output.parameters, "result": output.result,
@@ -229,6 +232,7 @@ def _fail(handle: JobHandle, services: Services, exc: BaseException) -> None:
 
 
 def _notify(handle: JobHandle, services: Services) -> None:
+    METRICS.job_finished(handle.record.state.value)
     deliveries = services.notifier.send(Notification.for_job(handle.record))
     for delivery in deliveries:
         if not delivery.ok:

@@ -262,3 +262,19 @@ def test_the_web_app_imports_no_media_stack() -> None:
             " if m in sys.modules))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_metrics_count_jobs_and_stage_durations(
+    client: TestClient, hook_services: Services
+) -> None:
+    from ingest_service.metrics import METRICS
+
+    METRICS.stage_finished("frames", "done", 12.5)
+    METRICS.job_finished("published")
+    _post(client, _s3_event(hook_services, "incoming/waiting.mov"))  # claimed, not yet run
+    assert client.get("/metrics").status_code == 401
+    text = client.get("/metrics", headers=AUTH).text
+    assert 'ingest_stage_duration_seconds_bucket{stage="frames",le="15"}' in text
+    assert 'ingest_stage_runs_total{stage="frames",status="done"}' in text
+    assert 'ingest_jobs_total{state="published"}' in text
+    assert "ingest_jobs_unfinished 1" in text
