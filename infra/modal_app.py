@@ -58,11 +58,11 @@ SECRETS = [s3_secret, webhook_secret]
 RETRIES = modal.Retries(max_retries=2, backoff_coefficient=2.0, initial_delay=10.0)
 
 
-def _services():  # type: ignore[no-untyped-def]
+def _services(**overrides: object):  # type: ignore[no-untyped-def]
     from ingest_service.services import Services
     from ingest_service.settings import load_settings
 
-    return Services.build(load_settings())
+    return Services.build(load_settings(**overrides))
 
 
 class ModalDispatcher:
@@ -122,7 +122,8 @@ def media_stage(job_id: str, stage: str):  # type: ignore[no-untyped-def]
     """probe and frames: streaming decode, several encoder threads."""
     from ingest_service.remote_stage import run_stage_for_job
 
-    return run_stage_for_job(_services(), job_id, stage)
+    # Threads to match the CPUs reserved above, not the host's (which may be many more).
+    return run_stage_for_job(_services(workers=4), job_id, stage)
 
 
 @app.function(image=media_image, secrets=SECRETS, cpu=8.0, memory=32768, timeout=6 * 3600,
@@ -131,7 +132,7 @@ def camera_stage(job_id: str, stage: str):  # type: ignore[no-untyped-def]
     """The camera solve: all cores, and memory for COLMAP's matches and bundle adjustment."""
     from ingest_service.remote_stage import run_stage_for_job
 
-    return run_stage_for_job(_services(), job_id, stage)
+    return run_stage_for_job(_services(workers=8), job_id, stage)
 
 
 @app.local_entrypoint()

@@ -19,6 +19,14 @@ class FrameFormat(StrEnum):
     EXR = "exr"
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (a container's cpuset, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class PngFilter(StrEnum):
     """libpng row filter. One fixed filter encodes about 2x faster than trying all five
     per row ("adaptive") for a few percent more bytes."""
@@ -55,7 +63,7 @@ class Settings(BaseSettings):
     png_filter: PngFilter = PngFilter.UP
     jpeg_quality: int = Field(default=95, ge=1, le=100)
     thumbnail_width: int = Field(default=480, ge=16, le=4096)
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    workers: int = Field(default_factory=lambda: usable_cpus(), ge=1, le=256)
 
     # Camera solve: resolution, features, matching window, mapper.
     camera_max_image_size: int = Field(default=1024, ge=256, le=8192)
