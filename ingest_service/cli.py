@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ingest_service import pipeline
 from ingest_service.cli_progress import LineProgress, TerminalProgress
 from ingest_service.errors import IngestError, JobLeaseHeldError, JobStateError
-from ingest_service.intake import claim_plate
+from ingest_service.intake import claim_plate, options_for
 from ingest_service.job_record import JobRecord
 from ingest_service.job_states import JobState
 from ingest_service.logs import configure_logging
@@ -84,6 +84,14 @@ def build_parser(
     status = commands.add_parser("status", parents=[common], help="show one job")
     status.add_argument("job_id", metavar="JOB_ID")
     status.add_argument("--json", action="store_true", help="print the job record as JSON")
+
+    retry = commands.add_parser(
+        "retry", parents=[common], help="run a failed job again (after fixing its cause)",
+        description="Gives a failed job one more attempt and runs it here. If it failed before "
+                    "any stage ran (a bad sidecar, say), the sidecar is read again.",
+    )  # fmt: skip
+    retry.add_argument("job_id", metavar="JOB_ID")
+    retry.add_argument("--json", action="store_true", help="print the final job record as JSON")
 
     jobs = commands.add_parser("jobs", parents=[common], help="list jobs, newest first")
     jobs.add_argument("--state", choices=[s.value for s in JobState], help="only this state")
@@ -166,6 +174,15 @@ def cmd_process(args: argparse.Namespace) -> int:
     return EXIT_OK if record.state is JobState.PUBLISHED else EXIT_FAILED
 
 
+def cmd_retry(args: argparse.Namespace) -> int:
+    services = services_for(args)
+    record = services.ledger.get(args.job_id)
+    services.ledger.allow_retry(args.job_id, options_for(services, record.source.key))
+    record = pipeline.run(args.job_id, services, progress=_progress(sys.stderr))
+    _report(record, services, sys.stdout, as_json=args.json)
+    return EXIT_OK if record.state is JobState.PUBLISHED else EXIT_FAILED
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     services = services_for(args)
     record = services.ledger.get(args.job_id)
@@ -224,6 +241,7 @@ def cmd_sample_plate(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Command] = {
     "process": cmd_process,
     "status": cmd_status,
+    "retry": cmd_retry,
     "jobs": cmd_jobs,
     "schema": cmd_schema,
     "sample-plate": cmd_sample_plate,

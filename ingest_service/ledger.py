@@ -136,6 +136,31 @@ class JobLedger:
             except (PreconditionFailedError, ConflictError):
                 continue
 
+    def allow_retry(self, job_id: str, options: JobOptions | None = None) -> JobRecord:
+        """Give a failed job one more attempt (an operator's decision, after fixing the
+        cause). New options apply only if no stage has been recorded yet."""
+        for _ in range(CONFLICT_RETRIES):
+            record, etag = self.load(job_id)
+            if record.state is not JobState.FAILED:
+                raise JobStateError(
+                    f"job {job_id} is {record.state}, not failed", state=record.state
+                )
+            retried = record.model_copy(deep=True)
+            retried.max_attempts = max(record.max_attempts, record.attempt + 1)
+            if retried.error is not None:
+                retried.error.retryable = True
+            if options is not None and not record.stages:
+                retried.options = options
+            retried.updated_at = self.clock()
+            self.store.put(f"{self.active_prefix}{job_id}", b"")
+            try:
+                self.store.put(self.key(job_id), retried.to_json(),
+                               content_type="application/json", if_match=etag)  # fmt: skip
+            except (PreconditionFailedError, ConflictError):
+                continue
+            return retried
+        raise JobStateError(f"job {job_id} kept changing; try again", state="failed")
+
     def acquire(self, job_id: str, *, owner: str, lease_s: float) -> JobHandle:
         """Start (or take over, or retry) a job; raises if it is live elsewhere or finished."""
         for _ in range(CONFLICT_RETRIES):

@@ -66,8 +66,9 @@ def _run(
     )
     try:
         with Heartbeat(handle), tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
-            _place_outputs(handle, services)
+            # Options first: a bad sidecar must not claim a version folder for its shot.
             _check_options(handle.record)
+            _place_outputs(handle, services)
             _run_stages(handle, services, progress, Path(scratch), stop, runner)
             _publish(handle, services)
     except JobLeaseLostError:

@@ -184,3 +184,25 @@ def test_file_uri_store(workdir: Path, plates: Plates, capsys: pytest.CaptureFix
     assert main(["process", str(plates.h264), "--store", bucket.as_uri()]) == EXIT_OK
     assert (bucket / "published" / "h264" / "v001" / "manifest.json").exists()
     assert not (workdir / "bucket").exists()
+
+
+def test_retry_after_fixing_a_bad_sidecar(
+    workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bucket = workdir / "bucket" / "incoming"
+    bucket.mkdir(parents=True)
+    (bucket / "sh0010.mov.json").write_text('{"shots": "typo"}')
+    assert (
+        main(["process", str(plates.h264), "--key", "incoming/sh0010.mov", "--json"]) == EXIT_FAILED
+    )
+    failed = json.loads(capsys.readouterr().out)
+    assert "Extra inputs are not permitted" in failed["error"]["message"]
+    assert main(["retry", failed["job_id"]]) == EXIT_FAILED  # still the same bad sidecar
+    capsys.readouterr()
+    (bucket / "sh0010.mov.json").write_text('{"shot": "sq010/sh0010"}')
+    assert main(["retry", failed["job_id"], "--json"]) == EXIT_OK
+    record = json.loads(capsys.readouterr().out)
+    assert record["state"] == "published"
+    assert record["output_prefix"] == "published/sq010/sh0010/v001/"
+    assert main(["retry", failed["job_id"]]) == EXIT_USAGE  # published jobs are not retried
+    assert "not failed" in capsys.readouterr().err

@@ -211,3 +211,17 @@ def test_a_handed_back_job_is_resumed_without_using_an_attempt(
         handle.renew()
     successor = ledger.acquire(job_id, owner="next-start", lease_s=600)  # no wait for expiry
     assert successor.record.attempt == 1
+
+
+def test_an_operator_can_give_a_failed_job_one_more_attempt(ledger: JobLedger) -> None:
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=1).record.job_id
+    _fail(ledger.acquire(job_id, owner="w", lease_s=60), retryable=False)
+    ledger.mark_finished(job_id)
+    with pytest.raises(JobStateError):
+        ledger.acquire(job_id, owner="w", lease_s=60)
+    retried = ledger.allow_retry(job_id)
+    assert retried.retry_allowed
+    assert job_id in set(ledger.unfinished())
+    assert ledger.acquire(job_id, owner="w", lease_s=60).record.attempt == 2
+    with pytest.raises(JobStateError, match="not failed"):
+        ledger.allow_retry(job_id)
