@@ -45,6 +45,10 @@ class CameraSolveError(IngestError):
     """The plate's camera could not be solved (too few frames, no texture, no parallax)."""
 
 
+class DepthUnavailableError(IngestError):
+    """Depth cannot be measured for this plate (no parallax, or no solved scene points)."""
+
+
 class StageDependencyError(IngestError):
     """A stage needs the result of a stage that has not run."""
 

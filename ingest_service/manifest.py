@@ -114,7 +114,7 @@ def build_manifest(record: JobRecord, *, cpu_core_hour_usd: float) -> Manifest:
         for name, run in record.stages.items()
     }
     files = [f for run in record.stages.values() if run.result for f in run.result.outputs()]
-    sequences = [frames.sequence] if frames is not None else []
+    sequences = [s for run in record.stages.values() if run.result for s in run.result.sequences()]
     cost = {
         name: round(run.duration_s * run.cpu_cores * cpu_core_hour_usd / 3600, 6)
         for name, run in record.stages.items()

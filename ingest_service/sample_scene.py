@@ -77,6 +77,11 @@ class Scene:
     def render(self, world_from_camera: np.ndarray, f: float, width: int, height: int
                ) -> np.ndarray:  # fmt: skip
         """RGB uint8 image seen by a pinhole camera (OpenCV axes, principal point centred)."""
+        return self.render_with_depth(world_from_camera, f, width, height)[0]
+
+    def render_with_depth(self, world_from_camera: np.ndarray, f: float, width: int, height: int
+                          ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """The image and its true z-depth (distance along the camera's +Z axis)."""
         u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
         dirs = np.stack([(u - width / 2) / f, (v - height / 2) / f, np.ones_like(u)], -1)
         dirs = dirs @ world_from_camera[:3, :3].T
@@ -103,7 +108,8 @@ class Scene:
                 scale = TEXTURE / 6.0  # texels per world unit: tiles every 6 units
                 image[hit] = _sample(tex, tu * scale % TEXTURE, tv * scale % TEXTURE)
                 best[hit] = t_near[hit]
-        return image
+        # Rays are (x/f, y/f, 1) in camera space, so the ray parameter is the z-depth.
+        return image, best
 
 
 def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:

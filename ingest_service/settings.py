@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     camera_mapper: Literal["global", "incremental"] = "global"
     camera_max_keyframes: int = Field(default=200, ge=3, le=100_000)
 
+    # Depth (classical plane sweep): the long side it is measured at.
+    depth_max_image_size: int = Field(default=480, ge=64, le=4096)
+
     # Jobs.
     lease_seconds: float = Field(default=300.0, gt=1.0)
     max_attempts: int = Field(default=3, ge=1, le=100)

@@ -65,6 +65,9 @@ class ProbeResult(BaseModel):
     def outputs(self) -> list[OutputFile]:
         return []
 
+    def sequences(self) -> list[SequenceInfo]:
+        return []
+
     def summary(self) -> dict[str, Any]:
         return {}
 
@@ -101,6 +104,9 @@ class FramesResult(BaseModel):
     def outputs(self) -> list[OutputFile]:
         return [*self.files, self.thumbnail]
 
+    def sequences(self) -> list[SequenceInfo]:
+        return [self.sequence]
+
     def summary(self) -> dict[str, Any]:
         return {"frames": self.sequence.count, "frame_range": self.sequence.frame_range}
 
@@ -122,8 +128,36 @@ class CameraResult(BaseModel):
     def outputs(self) -> list[OutputFile]:
         return list(self.files)
 
+    def sequences(self) -> list[SequenceInfo]:
+        return []
+
     def summary(self) -> dict[str, Any]:
         return self.model_dump(exclude={"kind", "files"})
 
 
-StageResult = Annotated[ProbeResult | FramesResult | CameraResult, Field(discriminator="kind")]
+class DepthResult(BaseModel):
+    kind: Literal["depth"] = "depth"
+    depth_kind: str = Field(description="z-depth: distance along the camera's view axis")
+    units: str
+    near: float
+    far: float
+    unreliable_fraction: float = Field(description="share of pixels filled, not measured")
+    depth: SequenceInfo
+    preview: SequenceInfo
+    confidence: SequenceInfo
+    files: list[OutputFile]
+
+    def outputs(self) -> list[OutputFile]:
+        return list(self.files)
+
+    def sequences(self) -> list[SequenceInfo]:
+        return [self.depth, self.preview, self.confidence]
+
+    def summary(self) -> dict[str, Any]:
+        return self.model_dump(include={"depth_kind", "units", "near", "far",
+                                        "unreliable_fraction"})  # fmt: skip
+
+
+StageResult = Annotated[
+    ProbeResult | FramesResult | CameraResult | DepthResult, Field(discriminator="kind")
+]

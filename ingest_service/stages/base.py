@@ -13,7 +13,7 @@ from ingest_service.errors import StageDependencyError
 from ingest_service.job_record import JobRecord
 from ingest_service.progress import NullProgress, Progress
 from ingest_service.settings import Settings
-from ingest_service.stage_results import CameraResult, FramesResult, ProbeResult
+from ingest_service.stage_results import CameraResult, DepthResult, FramesResult, ProbeResult
 from storage import ObjectStore
 
 R = TypeVar("R", bound=BaseModel)
@@ -42,7 +42,7 @@ class StageContext:
 
 @dataclass(frozen=True, slots=True)
 class StageOutput:
-    result: ProbeResult | FramesResult | CameraResult
+    result: ProbeResult | FramesResult | CameraResult | DepthResult
     backend: str
     parameters: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"

@@ -1,22 +1,23 @@
 """The stage table: the chain a job runs, in order.
 
-depth and masks join this table when they exist; until then asking for them is an
-error that says so, never a placeholder result. A camera that cannot be solved fails
+masks join this table when they exist; until then asking for them is an error that
+says so, never a placeholder result. A camera that cannot be solved fails
 its stage only: the frames are still published.
 """
 
 from __future__ import annotations
 
 from ingest_service.errors import StageUnknownError
-from ingest_service.stages import camera, frames, probe
+from ingest_service.stages import camera, depth, frames, probe
 from ingest_service.stages.base import StageSpec
 
 STAGES: tuple[StageSpec, ...] = (
     StageSpec("probe", probe.run),
     StageSpec("frames", frames.run, requires=("probe",)),
     StageSpec("camera", camera.run, requires=("frames",), critical=False),
+    StageSpec("depth", depth.run, requires=("camera",), critical=False),
 )
-PLANNED = ("depth", "masks")
+PLANNED = ("masks",)
 
 
 def plan(requested: list[str]) -> list[StageSpec]:

@@ -297,7 +297,7 @@ def test_non_critical_stage_failure_still_publishes_the_rest(
 def test_unknown_or_planned_stage_is_refused_before_any_work(
     services: Services, plates: Plates
 ) -> None:
-    services.settings.stages = ["probe", "depth"]
+    services.settings.stages = ["probe", "masks"]
     record = pipeline.run(submit(services, plates.h264), services)
     assert record.state is JobState.FAILED
     assert record.error is not None and "not available in this version" in record.error.message
