@@ -55,7 +55,7 @@ class Settings(BaseSettings):
 
     # What runs, and how.
     stages: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["probe", "frames", "camera"]
+        default_factory=lambda: ["probe", "frames", "camera", "depth"]
     )
     frame_format: FrameFormat = FrameFormat.PNG
     first_frame: int = Field(default=1, ge=0, le=9_999_999)
