@@ -68,7 +68,9 @@ def build_parser(
         "run it here. A plate already published is reported, not redone.",
     )
     process.add_argument("path", metavar="PATH", help="a local video file, or a key in the store")
-    process.add_argument("--stages", help="comma-separated stages (default: probe,frames,camera,depth)")
+    process.add_argument(
+        "--stages", help="comma-separated stages (default: probe,frames,camera,depth)"
+    )
     process.add_argument(
         "--format",
         choices=[f.value for f in FrameFormat],
