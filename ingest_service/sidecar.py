@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ingest_service.errors import SidecarInvalidError
 from ingest_service.naming import safe_segment
 from ingest_service.settings import FrameFormat
+from ingest_service.validation import describe
 
 MAX_SIDECAR_BYTES = 64 * 1024
 
@@ -64,7 +65,4 @@ def parse_sidecar(data: bytes, key: str) -> PlateOptions:
     try:
         return PlateOptions.model_validate_json(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in exc.errors()
-        )
-        raise SidecarInvalidError(f"{key}: invalid sidecar: {problems}") from exc
+        raise SidecarInvalidError(f"{key}: invalid sidecar: {describe(exc, root='file')}") from exc

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from handlers.errors import EventFormatError
 from handlers.events.notice import Notice, Parsed, Skipped
 from ingest_service.objects import ObjectRef
+from ingest_service.validation import describe
 
 
 class _Model(BaseModel):
@@ -43,10 +44,8 @@ def parse_eventbridge(doc: dict[str, Any]) -> Parsed:
     try:
         event = EventBridgeEvent.model_validate(doc)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
         raise EventFormatError(
-            f"not a valid EventBridge S3 event: {where}: {error['msg']}"
+            f"not a valid EventBridge S3 event: {describe(exc, limit=1)}"
         ) from exc
     obj = event.detail.object
     if event.detail_type != "Object Created":

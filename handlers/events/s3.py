@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from handlers.errors import EventFormatError
 from handlers.events.notice import Notice, Parsed, Skipped
 from ingest_service.objects import ObjectRef
+from ingest_service.validation import describe
 
 
 class _Model(BaseModel):
@@ -47,7 +48,9 @@ def parse_s3_notification(doc: dict[str, Any]) -> Parsed:
     try:
         notification = S3Notification.model_validate(doc)
     except ValidationError as exc:
-        raise EventFormatError(f"not a valid S3 event notification: {_first(exc)}") from exc
+        raise EventFormatError(
+            f"not a valid S3 event notification: {describe(exc, limit=1)}"
+        ) from exc
     parsed = Parsed()
     for record in notification.records:
         obj = record.s3.object
@@ -63,8 +66,3 @@ def parse_s3_notification(doc: dict[str, Any]) -> Parsed:
         # MinIO keeps the "s3:" prefix on event names; S3 does not.
         parsed.notices.append(Notice(ref, record.event_name.removeprefix("s3:"), source))
     return parsed
-
-
-def _first(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"

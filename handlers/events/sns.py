@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from handlers.errors import EventFormatError
+from ingest_service.validation import describe
 
 
 class SnsEnvelope(BaseModel):
@@ -37,6 +38,4 @@ def parse_sns(doc: dict[str, Any]) -> SnsEnvelope:
     try:
         return SnsEnvelope.model_validate(doc)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise EventFormatError(f"not a valid SNS message: {where}: {error['msg']}") from exc
+        raise EventFormatError(f"not a valid SNS message: {describe(exc, limit=1)}") from exc

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pycolmap
 
@@ -20,6 +18,7 @@ from ingest_service.camera.solution import (
     Intrinsics,
 )
 from ingest_service.camera.solve import SolveOutcome, SolveSettings, solve
+from ingest_service.outputs import put_output
 from ingest_service.stage_results import CameraResult, FramesResult, OutputFile, ProbeResult
 from ingest_service.stages.base import StageContext, StageOutput
 
@@ -123,11 +122,13 @@ def _publish(
         "points.ply": points_ply(xyz, rgb),
         **{f"colmap/{name}": data for name, data in colmap_text(solution, xyz, rgb).items()},
     }
-    written = []
-    for name, data in outputs.items():
-        media_type = MEDIA_TYPES[name[name.rfind(".") :]]
-        ctx.store.put(prefix + name, data, content_type=media_type)
-        written.append(OutputFile(key=prefix + name, size=len(data),
-                                  sha256=hashlib.sha256(data).hexdigest(),
-                                  media_type=media_type, role="camera"))  # fmt: skip
-    return written
+    return [
+        put_output(
+            ctx.store,
+            prefix + name,
+            data,
+            role="camera",
+            media_type=MEDIA_TYPES[name[name.rfind(".") :]],
+        )
+        for name, data in outputs.items()
+    ]

@@ -8,8 +8,6 @@ camera-solve units, consistent with the published camera.
 
 from __future__ import annotations
 
-import hashlib
-
 import cv2
 import numpy as np
 
@@ -19,10 +17,10 @@ from ingest_service.camera.solution import CameraSolution, SolveKind
 from ingest_service.depth.plane_sweep import View, plane_sweep
 from ingest_service.depth.writers import confidence_png, depth_exr, preview_png
 from ingest_service.errors import DepthUnavailableError
+from ingest_service.outputs import put_output, sequence_info
 from ingest_service.stage_results import (
     CameraResult,
     DepthResult,
-    FrameRange,
     FramesResult,
     OutputFile,
     SequenceInfo,
@@ -94,17 +92,9 @@ def run(ctx: StageContext) -> StageOutput:
             (f"preview.{number:0{pad}d}.png", preview_png(full, near, far), "image/png"),
             (f"confidence.{number:0{pad}d}.png", confidence_png(conf_full), "image/png"),
         ):
-            ctx.store.put(prefix + name, data, content_type=media)
-            outputs.append(
-                OutputFile(
-                    key=prefix + name,
-                    size=len(data),
-                    media_type=media,
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    role=name.split(".")[0],
-                    frame=number,
-                )
-            )
+            role = name.split(".")[0]
+            outputs.append(put_output(ctx.store, prefix + name, data, media_type=media,
+                                      role=role, frame=number))  # fmt: skip
         nears.append(near)
         fars.append(far)
         unreliable.append(float(unsure.mean()))
@@ -112,20 +102,9 @@ def run(ctx: StageContext) -> StageOutput:
         ctx.check()
 
     def sequence(name: str, ext: str, media: str, bits: int, channels: str) -> SequenceInfo:
-        return SequenceInfo(
-            name=name,
-            prefix=prefix,
-            printf_pattern=f"{name}.%0{pad}d.{ext}",
-            hash_pattern=f"{name}.{'#' * pad}.{ext}",
-            frame_range=FrameRange(first=first, last=first + len(files) - 1),
-            count=len(files),
-            media_type=media,
-            width=width,
-            height=height,
-            bit_depth=bits,
-            channels=channels,
-            transfer="linear",
-        )
+        return sequence_info(name, name, ext, prefix=prefix, pad=pad, first=first,
+                             count=len(files), media_type=media, width=width, height=height,
+                             bit_depth=bits, channels=channels, transfer="linear")  # fmt: skip
 
     result = DepthResult(
         depth_kind="z-depth",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -13,13 +12,12 @@ import numpy as np
 from ingest_service.errors import FramesDecodeError, SourceChangedError
 from ingest_service.media.images import ImageEncoder, encoder_for, thumbnail
 from ingest_service.media.video import decode_frames, open_video
+from ingest_service.outputs import put_output, sequence_info
 from ingest_service.sidecar import SourceRange
 from ingest_service.stage_results import (
-    FrameRange,
     FramesResult,
     OutputFile,
     ProbeResult,
-    SequenceInfo,
 )
 from ingest_service.stages.base import StageContext, StageOutput
 from storage import ObjectStore, PreconditionFailedError
@@ -90,20 +88,11 @@ def run(ctx: StageContext) -> StageOutput:
     assert picked is not None  # _check_complete refuses an empty decode
     thumb = _write_thumbnail(ctx, picked)
     height, width = picked.shape[:2]
-    sequence = SequenceInfo(
-        name="frames",
-        prefix=prefix,
-        printf_pattern=f"frame.%0{pad}d.{encoder.extension}",
-        hash_pattern=f"frame.{'#' * pad}.{encoder.extension}",
-        frame_range=FrameRange(first=first, last=first + len(files) - 1),
-        count=len(files),
-        media_type=encoder.media_type,
-        width=width,
-        height=height,
-        bit_depth=encoder.bit_depth,
-        channels="RGB",
-        transfer=encoder.transfer,
-    )
+    sequence = sequence_info(
+        "frames", "frame", encoder.extension, prefix=prefix, pad=pad, first=first,
+        count=len(files), media_type=encoder.media_type, width=width, height=height,
+        bit_depth=encoder.bit_depth, channels="RGB", transfer=encoder.transfer,
+    )  # fmt: skip
     parameters = {
         "format": options.frame_format.value,
         "first_frame": first,
@@ -124,29 +113,14 @@ def run(ctx: StageContext) -> StageOutput:
 def _write_frame(
     store: ObjectStore, encoder: ImageEncoder, image: np.ndarray, key: str, number: int
 ) -> OutputFile:
-    data = encoder.encode(image)
-    store.put(key, data, content_type=encoder.media_type)
-    return OutputFile(
-        key=key,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        media_type=encoder.media_type,
-        role="frame",
-        frame=number,
-    )
+    return put_output(store, key, encoder.encode(image), media_type=encoder.media_type,
+                      role="frame", frame=number)  # fmt: skip
 
 
 def _write_thumbnail(ctx: StageContext, image: np.ndarray) -> OutputFile:
     data = thumbnail(image, ctx.job.options.thumbnail_width)
-    key = f"{ctx.output_prefix}thumbnail.jpg"
-    ctx.store.put(key, data, content_type="image/jpeg")
-    return OutputFile(
-        key=key,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        media_type="image/jpeg",
-        role="thumbnail",
-    )
+    return put_output(ctx.store, f"{ctx.output_prefix}thumbnail.jpg", data,
+                      media_type="image/jpeg", role="thumbnail")  # fmt: skip
 
 
 def _source_window(wanted: SourceRange | None, probe: ProbeResult, name: str) -> tuple[int, int]:
