@@ -8,18 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest_service import pipeline
 from ingest_service.camera.solution import CameraSolution, FrameStatus, SolveKind
-from ingest_service.intake import claim_plate
+from ingest_service.job_record import JobRecord
 from ingest_service.job_states import JobState, StageStatus
 from ingest_service.manifest import Manifest
-from ingest_service.plates import ref_for_local_file
 from ingest_service.sample_plate import make_plate
 from ingest_service.sample_scene import render_plate
 from ingest_service.services import Services
-from storage import LocalStore
 from tests.camera_eval import score
-from tests.conftest import make_settings
+from tests.jobs import run_plate
 
 W, H, F = 480, 270, 380.0
 
@@ -35,14 +32,8 @@ def plate_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(tmp_path_factory.mktemp("synthetic"))
 
 
-def _solve(tmp_path: Path, plate: Path, **settings: object) -> tuple[Services, object]:
-    services = Services.build(
-        make_settings(tmp_path, stages=["probe", "frames", "camera"], **settings),
-        store=LocalStore(tmp_path / "bucket"),
-    )
-    ref = ref_for_local_file(services.store, plate, key=f"incoming/{plate.name}")
-    record = pipeline.run(claim_plate(services, ref).record.job_id, services)
-    return services, record
+def _solve(tmp_path: Path, plate: Path, **settings: object) -> tuple[Services, JobRecord]:
+    return run_plate(tmp_path, plate, ["probe", "frames", "camera"], **settings)
 
 
 def _camera(services: Services, record: object) -> CameraSolution:

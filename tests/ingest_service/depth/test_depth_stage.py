@@ -7,18 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest_service import pipeline
 from ingest_service.camera.solution import CameraSolution
 from ingest_service.depth.plane_sweep import View, plane_sweep
 from ingest_service.depth.writers import read_depth_exr
-from ingest_service.intake import claim_plate
 from ingest_service.job_states import JobState, StageStatus
 from ingest_service.manifest import Manifest
-from ingest_service.plates import ref_for_local_file
 from ingest_service.sample_scene import Scene, motion, render_plate
-from ingest_service.services import Services
-from storage import LocalStore
-from tests.conftest import make_settings
+from tests.jobs import run_plate
 
 W, H, F = 320, 180, 250.0
 
@@ -51,12 +46,7 @@ def test_plane_sweep_on_true_cameras() -> None:
 def test_depth_stage_publishes_z_depth_consistent_with_the_camera(tmp_path: Path) -> None:
     plate = tmp_path / "dolly.mp4"
     cams = render_plate(plate, "dolly", frames=24, width=W, height=H, f=F)
-    services = Services.build(
-        make_settings(tmp_path, stages=["probe", "frames", "camera", "depth"]),
-        store=LocalStore(tmp_path / "bucket"),
-    )
-    ref = ref_for_local_file(services.store, plate, key="incoming/dolly.mp4")
-    record = pipeline.run(claim_plate(services, ref).record.job_id, services)
+    services, record = run_plate(tmp_path, plate, ["probe", "frames", "camera", "depth"])
     assert record.state is JobState.PUBLISHED
     assert record.stages["depth"].status is StageStatus.DONE, record.stages["depth"].error
     manifest = Manifest.model_validate_json(services.store.get(record.manifest_key).data)  # type: ignore[arg-type]
@@ -86,12 +76,7 @@ def test_depth_stage_publishes_z_depth_consistent_with_the_camera(tmp_path: Path
 def test_no_parallax_means_no_depth_and_says_why(tmp_path: Path) -> None:
     plate = tmp_path / "pan.mp4"
     render_plate(plate, "pan", frames=16, width=W, height=H, f=F)
-    services = Services.build(
-        make_settings(tmp_path, stages=["probe", "frames", "camera", "depth"]),
-        store=LocalStore(tmp_path / "bucket"),
-    )
-    ref = ref_for_local_file(services.store, plate, key="incoming/pan.mp4")
-    record = pipeline.run(claim_plate(services, ref).record.job_id, services)
+    services, record = run_plate(tmp_path, plate, ["probe", "frames", "camera", "depth"])
     assert record.state is JobState.PUBLISHED
     depth = record.stages["depth"]
     assert depth.status is StageStatus.FAILED
