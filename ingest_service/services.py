@@ -32,7 +32,7 @@ class Services:
         ledger = JobLedger(store, state_prefix=settings.state_prefix)
         return cls(settings, store, ledger, Notifier(notification_channels(settings, store)))
 
-    def job_options(self, *, shot: str | None = None) -> JobOptions:
+    def job_options(self) -> JobOptions:
         s = self.settings
         return JobOptions(
             stages=list(s.stages),
@@ -42,7 +42,6 @@ class Services:
             png_filter=s.png_filter,
             jpeg_quality=s.jpeg_quality,
             thumbnail_width=s.thumbnail_width,
-            shot=shot,
         )
 
 

@@ -36,10 +36,6 @@ class ThreadDispatcher:
         self._pool.submit(self._run, job_id)
         return True
 
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._queued)
-
     def wait_idle(self, timeout: float | None = None) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: not self._queued, timeout)
