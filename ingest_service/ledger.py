@@ -71,8 +71,10 @@ class JobLedger:
             updated_at=now,
         )
         # The marker goes first: a crash between the two writes leaves a marker for a
-        # job that may not exist (harmless), never a job that no one will pick up.
-        self.store.put(f"{self.active_prefix}{record.job_id}", b"")
+        # job that may not exist (harmless), never a job that no one will pick up. Only
+        # the first claimer writes it: duplicates cost one refused conditional write.
+        with contextlib.suppress(PreconditionFailedError):
+            self.store.put(f"{self.active_prefix}{record.job_id}", b"", if_none_match=True)
         for attempt in range(CONFLICT_RETRIES):
             try:
                 self.store.put(
