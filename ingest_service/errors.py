@@ -99,3 +99,11 @@ class NotifyDeliveryError(IngestError):
     """A notification could not be delivered after every retry."""
 
     retryable = True
+
+
+class ModelUnavailableError(IngestError):
+    """A neural backend was asked for, but its libraries or weights are not here."""
+
+
+class MasksUnavailableError(IngestError):
+    """Masks cannot be made for this plate with the chosen backend."""

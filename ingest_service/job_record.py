@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from ingest_service.job_states import JobState, StageStatus
 from ingest_service.objects import ObjectRef
-from ingest_service.settings import FrameFormat, PngFilter
+from ingest_service.settings import DepthBackend, FrameFormat, MasksBackend, PngFilter
 from ingest_service.sidecar import SourceRange
 from ingest_service.stage_results import StageResult
 
@@ -49,7 +49,9 @@ class JobOptions(BaseModel):
     thumbnail_width: int
     shot: str | None = None
     frame_range: SourceRange | None = None
-    mask_prompts: list[str] = Field(default_factory=list)
+    mask_prompts: list[str] = Field(default_factory=lambda: ["person"])
+    depth_backend: DepthBackend = DepthBackend.CLASSICAL
+    masks_backend: MasksBackend = MasksBackend.CLASSICAL
     focal_length_mm: float | None = None
     sensor_width_mm: float | None = None
     sidecar_key: str | None = None

@@ -9,6 +9,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest_service.costs import Pricing
 from ingest_service.errors import JobStateError
 from ingest_service.job_record import ErrorInfo, JobRecord, utcnow
 from ingest_service.job_states import StageStatus
@@ -93,7 +94,7 @@ class Manifest(BaseModel):
     generator: Generator
 
 
-def build_manifest(record: JobRecord, *, cpu_core_hour_usd: float) -> Manifest:
+def build_manifest(record: JobRecord, *, pricing: Pricing) -> Manifest:
     probe = _result(record, "probe", ProbeResult)
     frames = _result(record, "frames", FramesResult)
     if not (record.shot and record.version and record.output_prefix):
@@ -116,7 +117,7 @@ def build_manifest(record: JobRecord, *, cpu_core_hour_usd: float) -> Manifest:
     files = [f for run in record.stages.values() if run.result for f in run.result.outputs()]
     sequences = [s for run in record.stages.values() if run.result for s in run.result.sequences()]
     cost = {
-        name: round(run.duration_s * run.cpu_cores * cpu_core_hour_usd / 3600, 6)
+        name: pricing.stage_cost(run.duration_s, run.cpu_cores, run.device)
         for name, run in record.stages.items()
     }
     return Manifest(
@@ -151,7 +152,7 @@ def build_manifest(record: JobRecord, *, cpu_core_hour_usd: float) -> Manifest:
         cost=CostEstimate(
             total=round(sum(cost.values()), 6),
             by_stage=cost,
-            basis=f"wall time x cores x {cpu_core_hour_usd} USD per core-hour",
+            basis=pricing.basis,
         ),
         generator=Generator(version=_package_version()),
     )

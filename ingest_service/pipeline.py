@@ -200,9 +200,7 @@ def _publish(handle: JobHandle, services: Services) -> None:
         record = handle.record
         if missing_outputs(services.store, record):
             raise StorageError("outputs disappeared while the job was publishing")
-    manifest = write_manifest(
-        services.store, record, cpu_core_hour_usd=services.settings.cpu_core_hour_usd
-    )
+    manifest = write_manifest(services.store, record, pricing=services.settings.pricing)
 
     def published(r: JobRecord) -> None:
         r.state = JobState.PUBLISHED

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from ingest_service.costs import Pricing
 from ingest_service.job_record import ErrorInfo, JobRecord, utcnow
 from ingest_service.job_states import StageStatus
 from ingest_service.manifest import Manifest, build_manifest
@@ -52,9 +53,9 @@ def missing_outputs(store: ObjectStore, record: JobRecord) -> set[str]:
     }
 
 
-def write_manifest(store: ObjectStore, record: JobRecord, *, cpu_core_hour_usd: float) -> Manifest:
+def write_manifest(store: ObjectStore, record: JobRecord, *, pricing: Pricing) -> Manifest:
     assert record.output_prefix
-    manifest = build_manifest(record, cpu_core_hour_usd=cpu_core_hour_usd)
+    manifest = build_manifest(record, pricing=pricing)
     if record.failure_key:
         store.delete(record.failure_key)  # an earlier attempt's; this one succeeded
     store.put(

@@ -42,6 +42,9 @@ class Services:
             png_filter=s.png_filter,
             jpeg_quality=s.jpeg_quality,
             thumbnail_width=s.thumbnail_width,
+            mask_prompts=list(s.mask_prompts),
+            depth_backend=s.depth_backend,
+            masks_backend=s.masks_backend,
         )
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ingest_service.costs import GPU_HOUR_USD, Pricing
 from ingest_service.errors import SettingsError
 
 
@@ -36,6 +37,16 @@ class PngFilter(StrEnum):
     PAETH = "paeth"
     NONE = "none"
     ADAPTIVE = "adaptive"
+
+
+class DepthBackend(StrEnum):
+    CLASSICAL = "classical"  # plane-sweep stereo from the solved cameras; no weights
+    DEPTH_ANYTHING = "depth-anything"  # Depth Anything V2, aligned to the camera solve
+
+
+class MasksBackend(StrEnum):
+    CLASSICAL = "classical"  # independently moving objects; no weights, ignores prompts
+    SAM3 = "sam3"  # SAM 3 video: text prompts, tracked instances
 
 
 class Settings(BaseSettings):
@@ -72,8 +83,25 @@ class Settings(BaseSettings):
     camera_mapper: Literal["global", "incremental"] = "global"
     camera_max_keyframes: int = Field(default=200, ge=3, le=100_000)
 
-    # Depth (classical plane sweep): the long side it is measured at.
-    depth_max_image_size: int = Field(default=480, ge=64, le=4096)
+    # Depth: which backend, and how its output is made metric in the camera's units.
+    depth_backend: DepthBackend = DepthBackend.CLASSICAL
+    depth_max_image_size: int = Field(default=480, ge=64, le=4096)  # classical: long side
+    depth_model: str = "depth-anything-v2-small"  # a folder under models_dir
+    depth_keep_raw: bool = False  # also publish the model's unaligned inverse depth
+    depth_smoothing_frames: int = Field(default=9, ge=1, le=301)
+
+    # Masks: which backend, what to look for (SAM 3 honours prompts; classical cannot).
+    masks_backend: MasksBackend = MasksBackend.CLASSICAL
+    mask_prompts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["person"])
+    masks_model: str = "sam3"
+    masks_chunk_frames: int = Field(default=120, ge=8, le=10_000)
+    masks_chunk_overlap: int = Field(default=8, ge=1, le=1000)
+
+    # Models: weights come from this folder only (a Modal Volume in production); the hub
+    # is never asked at run time.
+    models_dir: Path = Path("models")
+    model_device: Literal["auto", "cpu", "cuda"] = "auto"
+    model_batch_size: int = Field(default=8, ge=1, le=256)
 
     # Jobs.
     lease_seconds: float = Field(default=300.0, gt=1.0)
@@ -96,10 +124,12 @@ class Settings(BaseSettings):
     settle_s: float = Field(default=10.0, ge=0)
     serve_workers: int = Field(default=1, ge=1, le=64)
 
-    # Cost estimate: Modal's published CPU price, per physical core-hour, as of 2026-11.
+    # Cost estimate: Modal's published CPU price, per physical core-hour, and GPU prices
+    # per hour by device (see `costs.py` for the table's date and source).
     cpu_core_hour_usd: float = Field(default=0.0473, ge=0)
+    gpu_hour_usd: dict[str, float] = Field(default_factory=lambda: dict(GPU_HOUR_USD))
 
-    @field_validator("stages", "sns_topic_arns", mode="before")
+    @field_validator("stages", "sns_topic_arns", "mask_prompts", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -132,7 +162,13 @@ class Settings(BaseSettings):
         token = self.webhook_token
         if self.environment == "production" and token and len(token.get_secret_value()) < 16:
             raise ValueError("INGEST_WEBHOOK_TOKEN must be at least 16 characters in production")
+        if self.masks_chunk_overlap * 2 > self.masks_chunk_frames:
+            raise ValueError("masks_chunk_overlap must be at most half of masks_chunk_frames")
         return self
+
+    @property
+    def pricing(self) -> Pricing:
+        return Pricing(self.cpu_core_hour_usd, dict(self.gpu_hour_usd))
 
     @property
     def versions_prefix(self) -> str:

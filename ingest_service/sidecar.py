@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ingest_service.errors import SidecarInvalidError
 from ingest_service.naming import safe_segment
-from ingest_service.settings import FrameFormat
+from ingest_service.settings import DepthBackend, FrameFormat, MasksBackend
 from ingest_service.validation import describe
 
 MAX_SIDECAR_BYTES = 64 * 1024
@@ -36,7 +36,9 @@ class PlateOptions(BaseModel):
     frame_range: SourceRange | None = None
     first_frame: int | None = Field(default=None, ge=0, le=9_999_999)
     frame_format: FrameFormat | None = None
-    mask_prompts: list[str] | None = Field(default=None, max_length=16)
+    mask_prompts: list[str] | None = Field(default=None, min_length=1, max_length=16)
+    depth_backend: DepthBackend | None = None
+    masks_backend: MasksBackend | None = None
     focal_length_mm: float | None = Field(default=None, gt=0, lt=5000)
     sensor_width_mm: float | None = Field(default=None, gt=0, lt=200)
 

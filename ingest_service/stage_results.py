@@ -139,23 +139,35 @@ class DepthResult(BaseModel):
     kind: Literal["depth"] = "depth"
     depth_kind: str = Field(description="z-depth: distance along the camera's view axis")
     units: str
-    near: float
-    far: float
+    backend: str = "plane-sweep-stereo (classical)"
+    aligned_to_solve: bool = Field(
+        default=True, description="depth is in the camera solve's units and frame"
+    )
+    near: float = Field(description="the preview's white point (nearer is clipped)")
+    far: float = Field(description="the preview's black point")
     unreliable_fraction: float = Field(description="share of pixels filled, not measured")
+    alignment: dict[str, Any] | None = Field(
+        default=None, description="how a model's relative depth was fitted to the solve"
+    )
     depth: SequenceInfo
     preview: SequenceInfo
     confidence: SequenceInfo
+    raw: SequenceInfo | None = Field(
+        default=None, description="the model's unaligned relative inverse depth, if kept"
+    )
     files: list[OutputFile]
 
     def outputs(self) -> list[OutputFile]:
         return list(self.files)
 
     def sequences(self) -> list[SequenceInfo]:
-        return [self.depth, self.preview, self.confidence]
+        seqs = [self.depth, self.preview, self.confidence]
+        return seqs + ([self.raw] if self.raw else [])
 
     def summary(self) -> dict[str, Any]:
-        return self.model_dump(include={"depth_kind", "units", "near", "far",
-                                        "unreliable_fraction"})  # fmt: skip
+        return self.model_dump(include={"depth_kind", "units", "backend", "aligned_to_solve",
+                                        "near", "far", "unreliable_fraction",
+                                        "alignment"})  # fmt: skip
 
 
 StageResult = Annotated[

@@ -1,0 +1,137 @@
+"""Making a model's relative inverse depth metric in the camera solve's units.
+
+A monocular model predicts inverse depth up to an unknown scale and shift that change
+from frame to frame. The solve's scene points that project into a frame give true
+depths at a few hundred pixels; a robust fit of 1/z = s * d + t against the prediction
+d there recovers (s, t) per frame, and smoothing them over neighbouring frames removes
+the fit's own jitter, so depth neither flickers nor disagrees with the camera.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest_service.errors import DepthUnavailableError
+
+MIN_POINTS = 12  # fewer visible points than this and a frame's fit is not trusted
+
+
+@dataclass(frozen=True)
+class Fit:
+    scale: float
+    shift: float
+    points: int  # visible points the fit used
+    inliers: int
+    residual: float  # median |error| of inliers, relative to their inverse depth
+
+
+def visible_points(
+    xyz: np.ndarray, c2w: np.ndarray, k: np.ndarray, width: int, height: int, *, cell: int = 8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(u, v, z) of the scene points in front of the camera and inside the frame.
+
+    Without the solve's tracks a point hidden behind a nearer surface would also
+    project into the frame; keeping only the nearest point per small image cell drops
+    most of those before the robust fit sees them.
+    """
+    cam = (xyz - c2w[:3, 3]) @ c2w[:3, :3]
+    z = cam[:, 2]
+    front = z > 1e-9
+    cam, z = cam[front], z[front]
+    u = k[0, 0] * cam[:, 0] / z + k[0, 2]
+    v = k[1, 1] * cam[:, 1] / z + k[1, 2]
+    inside = (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
+    u, v, z = u[inside], v[inside], z[inside]
+    cells = (v // cell).astype(np.int64) * (width // cell + 1) + (u // cell).astype(np.int64)
+    order = np.argsort(z, kind="stable")
+    _, first = np.unique(cells[order], return_index=True)
+    keep = order[first]
+    return u[keep], v[keep], z[keep]
+
+
+def sample(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Bilinear samples of a 2-D array at float pixel positions (inside the image)."""
+    h, w = image.shape
+    u = np.clip(u, 0, w - 1)
+    v = np.clip(v, 0, h - 1)
+    x0 = np.minimum(u.astype(np.int64), w - 2) if w > 1 else np.zeros_like(u, dtype=np.int64)
+    y0 = np.minimum(v.astype(np.int64), h - 2) if h > 1 else np.zeros_like(v, dtype=np.int64)
+    fx, fy = u - x0, v - y0
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
+    bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
+    out: np.ndarray = top * (1 - fy) + bottom * fy
+    return out
+
+
+def fit_inverse_affine(predicted: np.ndarray, depth: np.ndarray) -> Fit | None:
+    """Robust (s, t) with 1/depth ~ s * predicted + t; None when it cannot be trusted.
+
+    Iteratively reweighted least squares with Tukey's biweight: outliers (occluded or
+    mismatched points, moving objects) get no weight once the scale of the errors is
+    known, without needing a threshold in the solve's arbitrary units.
+    """
+    ok = np.isfinite(predicted) & np.isfinite(depth) & (depth > 0)
+    d, target = predicted[ok].astype(np.float64), 1.0 / depth[ok].astype(np.float64)
+    if len(d) < MIN_POINTS or np.ptp(d) <= 1e-12:
+        return None
+    a = np.stack([d, np.ones_like(d)], axis=1)
+    weights = np.ones_like(d)
+    inliers = np.ones(len(d), dtype=bool)
+    params = np.zeros(2)
+    for _ in range(10):
+        sw = np.sqrt(weights)
+        params = np.linalg.lstsq(a * sw[:, None], target * sw, rcond=None)[0]
+        residual = a @ params - target
+        sigma = 1.4826 * np.median(np.abs(residual - np.median(residual)))
+        sigma = max(sigma, 1e-6 * float(np.median(target)))
+        r = residual / (4.685 * sigma)
+        weights = np.where(np.abs(r) < 1, (1 - r**2) ** 2, 0.0)
+        inliers = weights > 0
+        if inliers.sum() < MIN_POINTS:
+            return None
+    scale, shift = float(params[0]), float(params[1])
+    if scale <= 0:  # nearer must mean larger predicted inverse depth
+        return None
+    relative = np.abs(a[inliers] @ params - target[inliers]) / target[inliers]
+    return Fit(scale, shift, len(d), int(inliers.sum()), float(np.median(relative)))
+
+
+def smooth(fits: list[Fit | None], window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame (scale, shift), each a Gaussian-weighted mean of the fits within
+    `window` frames, weighted by inlier count. Frames with no fit of their own take
+    their neighbours'; beyond the window, the nearest fitted frame's."""
+    weights = np.array([f.inliers if f else 0.0 for f in fits], dtype=np.float64)
+    if not weights.any():
+        raise DepthUnavailableError(
+            "depth could not be aligned to the camera: no frame sees enough solved points"
+        )
+    scale = np.array([f.scale if f else 0.0 for f in fits])
+    shift = np.array([f.shift if f else 0.0 for f in fits])
+    n, half = len(fits), max(window // 2, 0)
+    sigma = max(window / 4.0, 1e-6)
+    fitted = np.flatnonzero(weights)
+    out_scale, out_shift = np.empty(n), np.empty(n)
+    for i in range(n):
+        lo, hi = max(0, i - half), min(n, i + half + 1)
+        w = weights[lo:hi] * np.exp(-0.5 * ((np.arange(lo, hi) - i) / sigma) ** 2)
+        if not w.any():
+            nearest = fitted[np.argmin(np.abs(fitted - i))]
+            lo, hi, w = nearest, nearest + 1, np.ones(1)
+        out_scale[i] = np.sum(w * scale[lo:hi]) / np.sum(w)
+        out_shift[i] = np.sum(w * shift[lo:hi]) / np.sum(w)
+    return out_scale, out_shift
+
+
+def to_depth(
+    predicted: np.ndarray, scale: float, shift: float, *, far: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(z-depth, valid) from predicted inverse depth. Where the aligned inverse depth
+    falls at or beyond 1/far (sky, or past the fitted range) depth is clamped to far
+    and the pixel is marked not valid."""
+    inverse = scale * predicted.astype(np.float64) + shift
+    valid = inverse > 1.0 / far
+    depth = 1.0 / np.maximum(inverse, 1.0 / far)
+    return depth.astype(np.float32), valid

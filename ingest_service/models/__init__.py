@@ -1,0 +1,1 @@
+"""Neural models: where weights come from, where they run, and the two we use."""

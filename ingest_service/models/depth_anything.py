@@ -1,0 +1,99 @@
+"""Depth Anything V2 through transformers: relative inverse depth for batches of frames.
+
+Pre-processing runs on the model's device in torch (resize to the model's input size,
+keeping the aspect ratio, a multiple of the patch size; normalise), so a GPU batch is
+not held up by per-image CPU work, and no image-processor backend (torchvision, PIL) is
+needed. The settings it uses come from the snapshot's preprocessor_config.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest_service.models.runtime import Runtime, loaded_once, require_torch
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    size: int = 518  # the short side the model was trained at
+    multiple: int = 14  # the ViT patch size
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+    @classmethod
+    def read(cls, folder: Path) -> Preprocess:
+        path = folder / "preprocessor_config.json"
+        if not path.is_file():
+            return cls()
+        raw = json.loads(path.read_text())
+        size = raw.get("size", {})
+        return cls(
+            size=int(min(size.get("height", 518), size.get("width", 518))),
+            multiple=int(raw.get("ensure_multiple_of", 14)),
+            mean=tuple(raw.get("image_mean", cls.mean)),
+            std=tuple(raw.get("image_std", cls.std)),
+        )
+
+    def input_size(self, height: int, width: int) -> tuple[int, int]:
+        """The short side at `size`, the long side scaled with it; both rounded to the
+        patch multiple (the model's own processor does the same)."""
+        scale = self.size / min(height, width)
+
+        def rounded(value: float) -> int:
+            return max(self.multiple, round(value / self.multiple) * self.multiple)
+
+        return rounded(height * scale), rounded(width * scale)
+
+
+class DepthAnything:
+    """A loaded model; `predict` maps RGB frames to relative inverse depth."""
+
+    def __init__(self, model: Any, runtime: Runtime, preprocess: Preprocess, metric: bool):
+        self.model = model
+        self.runtime = runtime
+        self.preprocess = preprocess
+        # Metric checkpoints predict depth, relative ones inverse depth; callers get
+        # inverse depth either way, so alignment is the same for both.
+        self.metric = metric
+
+    @classmethod
+    def load(cls, folder: Path, runtime: Runtime) -> DepthAnything:
+        def build() -> DepthAnything:
+            require_torch()
+            from transformers import DepthAnythingForDepthEstimation
+
+            model: Any = DepthAnythingForDepthEstimation.from_pretrained(
+                folder, dtype=runtime.dtype, local_files_only=True
+            )
+            model.to(runtime.device).eval()
+            metric = getattr(model.config, "depth_estimation_type", "relative") == "metric"
+            return cls(model, runtime, Preprocess.read(folder), metric)
+
+        return loaded_once(("depth-anything", str(folder), runtime), build)
+
+    def predict(self, frames: list[np.ndarray]) -> np.ndarray:
+        """(N, h, w) float32 relative inverse depth at the model's input size, for N RGB
+        uint8 frames of one size. Larger is nearer; the scale is unknown."""
+        torch = require_torch()
+        height, width = frames[0].shape[:2]
+        h, w = self.preprocess.input_size(height, width)
+        device, dtype = self.runtime.device, self.runtime.dtype
+        with torch.inference_mode():
+            batch = torch.from_numpy(np.stack(frames)).to(device)
+            x = batch.permute(0, 3, 1, 2).float() / 255.0
+            x = torch.nn.functional.interpolate(
+                x, size=(h, w), mode="bicubic", align_corners=False, antialias=True
+            )
+            mean = torch.tensor(self.preprocess.mean, device=device).view(1, 3, 1, 1)
+            std = torch.tensor(self.preprocess.std, device=device).view(1, 3, 1, 1)
+            x = ((x - mean) / std).to(dtype)
+            predicted = self.model(pixel_values=x).predicted_depth.float()
+            if self.metric:
+                predicted = 1.0 / predicted.clamp(min=1e-6)
+            out: np.ndarray = predicted.cpu().numpy()
+        return out

@@ -1,0 +1,67 @@
+"""Where a model runs: the device, its dtype, and the loaded-once cache.
+
+torch and transformers are imported only here and in the model modules, and only when a
+neural backend is asked for: the classical backends and the web app never load them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Literal, TypeVar
+
+from ingest_service.errors import ModelUnavailableError
+
+T = TypeVar("T")
+
+
+def require_torch() -> ModuleType:
+    try:
+        import torch
+        import transformers  # noqa: F401 - checked here so the error names both
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "the neural backends need torch and transformers: pip install 'ingest-service[models]'"
+        ) from exc
+    return torch
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: str  # "cpu" or "cuda"
+    dtype_name: str  # half precision on a GPU, float32 on the CPU
+    device_name: str  # what the cost table is matched against
+
+    @property
+    def dtype(self) -> Any:
+        return getattr(require_torch(), self.dtype_name)
+
+
+def pick_runtime(preference: Literal["auto", "cpu", "cuda"], *, half: str = "float16") -> Runtime:
+    torch = require_torch()
+    has_cuda = bool(torch.cuda.is_available())
+    if preference == "cuda" and not has_cuda:
+        raise ModelUnavailableError("INGEST_MODEL_DEVICE=cuda, but no CUDA device is visible")
+    if preference != "cpu" and has_cuda:
+        return Runtime("cuda", half, str(torch.cuda.get_device_name(0)))
+    return Runtime("cpu", "float32", "cpu")
+
+
+_cache: dict[tuple[object, ...], object] = {}
+_cache_lock = threading.Lock()
+
+
+def loaded_once(key: tuple[object, ...], load: Callable[[], T]) -> T:
+    """One instance per (model, folder, runtime) per process: a warm container (or a
+    worker running job after job) pays for loading the weights once."""
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = load()
+        return _cache[key]  # type: ignore[return-value]
+
+
+def forget_loaded() -> None:
+    with _cache_lock:
+        _cache.clear()
