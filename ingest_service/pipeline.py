@@ -115,7 +115,7 @@ def _run_stages(
     stop: threading.Event | None = None,
     runner: StageRunner | None = None,
 ) -> None:
-    for spec in plan(handle.record.options.stages):
+    for spec in plan(handle.record.options.stages, handle.record.options):
         if stop is not None and stop.is_set():
             raise JobInterruptedError(f"shutting down before stage {spec.name}")
         if handle.record.stage_done(spec.name):

@@ -58,11 +58,26 @@ class Box:
     hi: np.ndarray
     texture: int
 
+    def moved(self, offset: np.ndarray) -> Box:
+        return Box(self.lo + offset, self.hi + offset, self.texture)
+
+
+@dataclass(frozen=True)
+class Mover:
+    """A box that moves through the room on its own: what the masks stage must find."""
+
+    box: Box
+    velocity: np.ndarray  # world units per frame
+
+    def at(self, frame: int) -> Box:
+        return self.box.moved(self.velocity * frame)
+
 
 class Scene:
-    """A room (floor, three walls) and a few boxes, all textured."""
+    """A room (floor, three walls) and a few boxes, all textured; optionally a box that
+    moves on its own (`mover=True`), rising and crossing the room in front of the camera."""
 
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, seed: int = 7, *, mover: bool = False) -> None:
         self.boxes = [
             Box(np.array([-8.0, -0.5, -8.0]), np.array([8.0, 0.0, 14.0]), 0),  # floor slab
             Box(np.array([-8.0, 0.0, 14.0]), np.array([8.0, 8.0, 14.5]), 1),  # back wall
@@ -72,24 +87,45 @@ class Scene:
             Box(np.array([1.0, 0.0, 8.5]), np.array([2.5, 3.5, 10.0]), 5),
             Box(np.array([-5.0, 0.0, 9.0]), np.array([-3.5, 1.0, 10.5]), 6),
         ]
-        self.textures = [_texture(seed * 100 + b.texture) for b in self.boxes]
+        self.movers = (
+            [
+                Mover(
+                    Box(np.array([-1.2, 0.4, 4.0]), np.array([-0.2, 1.4, 5.0]), 7),
+                    np.array([0.03, 0.04, 0.0]),
+                )
+            ]
+            if mover
+            else []
+        )
+        count = len(self.boxes) + len(self.movers)
+        self.textures = [_texture(seed * 100 + i) for i in range(count)]
 
-    def render(self, world_from_camera: np.ndarray, f: float, width: int, height: int
-               ) -> np.ndarray:  # fmt: skip
+    def render(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
+               frame: int = 0) -> np.ndarray:  # fmt: skip
         """RGB uint8 image seen by a pinhole camera (OpenCV axes, principal point centred)."""
-        return self.render_with_depth(world_from_camera, f, width, height)[0]
+        return self.render_all(world_from_camera, f, width, height, frame)[0]
 
-    def render_with_depth(self, world_from_camera: np.ndarray, f: float, width: int, height: int
-                          ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def render_with_depth(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
+                          frame: int = 0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """The image and its true z-depth (distance along the camera's +Z axis)."""
+        image, depth, _ = self.render_all(world_from_camera, f, width, height, frame)
+        return image, depth
+
+    def render_all(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
+                   frame: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """Image, true z-depth, and where the moving boxes are (bool) at `frame`."""
         u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
         dirs = np.stack([(u - width / 2) / f, (v - height / 2) / f, np.ones_like(u)], -1)
         dirs = dirs @ world_from_camera[:3, :3].T
         origin = world_from_camera[:3, 3]
         best = np.full(u.shape, np.inf)
         image = np.zeros((height, width, 3), np.uint8)
+        moving = np.zeros(u.shape, bool)
+        boxes = self.boxes + [m.at(frame) for m in self.movers]
+        # A mover's texture travels with it: look it up where the point was at frame 0.
+        offsets = [np.zeros(3)] * len(self.boxes) + [m.velocity * frame for m in self.movers]
         with np.errstate(divide="ignore", invalid="ignore"):
-            for box, tex in zip(self.boxes, self.textures, strict=True):
+            for index, (box, tex) in enumerate(zip(boxes, self.textures, strict=True)):
                 t1 = (box.lo - origin) / dirs
                 t2 = (box.hi - origin) / dirs
                 t_near = np.nanmax(np.minimum(t1, t2), axis=-1)
@@ -97,7 +133,8 @@ class Scene:
                 hit = (t_near <= t_far) & (t_near > 1e-3) & (t_near < best)
                 if not hit.any():
                     continue
-                point = origin + dirs[hit] * t_near[hit][:, None]
+                point = origin + dirs[hit] * t_near[hit][:, None] - offsets[index]
+                box = box.moved(-offsets[index])
                 # Texture coordinates from the two axes the hit face spans.
                 extent = box.hi - box.lo
                 local = (point - box.lo) / extent
@@ -108,8 +145,9 @@ class Scene:
                 scale = TEXTURE / 6.0  # texels per world unit: tiles every 6 units
                 image[hit] = _sample(tex, tu * scale % TEXTURE, tv * scale % TEXTURE)
                 best[hit] = t_near[hit]
+                moving[hit] = index >= len(self.boxes)
         # Rays are (x/f, y/f, 1) in camera space, so the ray parameter is the z-depth.
-        return image, best
+        return image, best, moving
 
 
 def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -164,9 +202,10 @@ def render_plate(
     height: int,
     f: float,
     fps: int = 24,
+    mover: bool = False,
 ) -> list[np.ndarray]:
     """Render and encode a plate; returns the true camera-to-world matrices."""
-    scene = Scene()
+    scene = Scene(mover=mover)
     cameras = motion(kind, frames)
     encoder = subprocess.Popen(
         [ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
@@ -175,8 +214,8 @@ def render_plate(
         stdin=subprocess.PIPE,
     )  # fmt: skip
     assert encoder.stdin is not None
-    for c2w in cameras:
-        encoder.stdin.write(scene.render(c2w, f, width, height).tobytes())
+    for frame, c2w in enumerate(cameras):
+        encoder.stdin.write(scene.render(c2w, f, width, height, frame).tobytes())
     encoder.stdin.close()
     if encoder.wait(timeout=600) != 0:
         raise RuntimeError("ffmpeg could not encode the synthetic plate")

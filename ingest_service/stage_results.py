@@ -170,6 +170,51 @@ class DepthResult(BaseModel):
                                         "alignment"})  # fmt: skip
 
 
+class MaskLabel(BaseModel):
+    """One folder under masks/: a prompt's combined mask, and its instances' masks."""
+
+    label: str = Field(description="the folder name under masks/")
+    prompt: str | None = Field(description="the text prompt; null for the classical backend")
+    combined: SequenceInfo
+    instances: list[SequenceInfo] = Field(
+        default_factory=list, description="one sequence per tracked instance, in its folder"
+    )
+    coverage: float = Field(description="mean share of the frame inside the combined mask")
+
+
+class MasksResult(BaseModel):
+    kind: Literal["masks"] = "masks"
+    backend: str
+    prompts: list[str] = Field(description="the prompts asked for")
+    prompts_honoured: bool = Field(description="false when the backend cannot read prompts")
+    note: str | None = None
+    labels: list[MaskLabel]
+    files: list[OutputFile]
+
+    def outputs(self) -> list[OutputFile]:
+        return list(self.files)
+
+    def sequences(self) -> list[SequenceInfo]:
+        return [s for label in self.labels for s in (label.combined, *label.instances)]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "prompts": self.prompts,
+            "prompts_honoured": self.prompts_honoured,
+            "note": self.note,
+            "labels": {
+                label.label: {
+                    "prompt": label.prompt,
+                    "instances": len(label.instances),
+                    "coverage": label.coverage,
+                }
+                for label in self.labels
+            },
+        }
+
+
 StageResult = Annotated[
-    ProbeResult | FramesResult | CameraResult | DepthResult, Field(discriminator="kind")
+    ProbeResult | FramesResult | CameraResult | DepthResult | MasksResult,
+    Field(discriminator="kind"),
 ]

@@ -8,6 +8,9 @@ from pathlib import Path
 
 # Before numpy/cv2/av load: small frames on 2 cores are far slower oversubscribed.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Models come from folders the tests build; nothing may reach for the hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
 # moto accepts any credentials; these keep a developer's real ones out of every test.
 for name, value in {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -97,6 +100,17 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def services(store: ObjectStore, tmp_path: Path) -> Services:
     return Services.build(make_settings(tmp_path), store=store)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding tiny random Depth Anything V2 and SAM 3 snapshots."""
+    from tests.tiny_models import build_depth_anything, build_sam3
+
+    folder = tmp_path_factory.mktemp("models")
+    build_depth_anything(folder / "depth-anything-v2-small")
+    build_sam3(folder / "sam3")
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,16 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from ingest_service.errors import StageDependencyError
-from ingest_service.job_record import JobRecord
+from ingest_service.job_record import JobOptions, JobRecord
 from ingest_service.progress import NullProgress, Progress
 from ingest_service.settings import Settings
-from ingest_service.stage_results import CameraResult, DepthResult, FramesResult, ProbeResult
+from ingest_service.stage_results import (
+    CameraResult,
+    DepthResult,
+    FramesResult,
+    MasksResult,
+    ProbeResult,
+)
 from storage import ObjectStore
 
 R = TypeVar("R", bound=BaseModel)
@@ -42,7 +48,7 @@ class StageContext:
 
 @dataclass(frozen=True, slots=True)
 class StageOutput:
-    result: ProbeResult | FramesResult | CameraResult | DepthResult
+    result: ProbeResult | FramesResult | CameraResult | DepthResult | MasksResult
     backend: str
     parameters: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
@@ -73,3 +79,10 @@ class StageSpec:
     run: Callable[[StageContext], StageOutput]
     requires: tuple[str, ...] = ()
     critical: bool = True
+    # What a stage reads can depend on the job's options (a backend's inputs).
+    requires_for: Callable[[JobOptions], tuple[str, ...]] | None = None
+
+    def needs(self, options: JobOptions | None) -> tuple[str, ...]:
+        if self.requires_for is not None and options is not None:
+            return self.requires_for(options)
+        return self.requires

@@ -1,14 +1,16 @@
 """The stage table: the chain a job runs, in order.
 
-masks join this table when they exist; until then asking for them is an error that
-says so, never a placeholder result. A camera that cannot be solved fails
-its stage only: the frames are still published.
+A camera, depth or masks that cannot be made fails its stage only: the frames (and
+whatever else worked) are still published. Masks are asked for explicitly (they are
+not in the default stages): the classical backend needs camera and depth, SAM 3 only
+the frames.
 """
 
 from __future__ import annotations
 
 from ingest_service.errors import StageUnknownError
-from ingest_service.stages import camera, depth, frames, probe
+from ingest_service.job_record import JobOptions
+from ingest_service.stages import camera, depth, frames, masks, probe
 from ingest_service.stages.base import StageSpec
 
 STAGES: tuple[StageSpec, ...] = (
@@ -16,11 +18,18 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("frames", frames.run, requires=("probe",)),
     StageSpec("camera", camera.run, requires=("frames",), critical=False),
     StageSpec("depth", depth.run, requires=("camera",), critical=False),
+    StageSpec(
+        "masks",
+        masks.run,
+        requires=("frames", "camera", "depth"),
+        critical=False,
+        requires_for=lambda options: masks.needs(options.masks_backend),
+    ),
 )
-PLANNED = ("masks",)
+PLANNED: tuple[str, ...] = ()
 
 
-def plan(requested: list[str]) -> list[StageSpec]:
+def plan(requested: list[str], options: JobOptions | None = None) -> list[StageSpec]:
     """The stages to run for a request, with what they need, in table order."""
     by_name = {spec.name: spec for spec in STAGES}
     wanted: set[str] = set()
@@ -35,5 +44,5 @@ def plan(requested: list[str]) -> list[StageSpec]:
             why = " (not available in this version)" if name in PLANNED else ""
             raise StageUnknownError(f"unknown stage {name!r}{why}; stages: {known}")
         wanted.add(name)
-        pending.extend(spec.requires)
+        pending.extend(spec.needs(options))
     return [spec for spec in STAGES if spec.name in wanted]

@@ -1,0 +1,100 @@
+"""Classical masks of independently moving objects, from the solved camera and depth.
+
+A static scene seen by a solved camera is fully explained by its depth: warping a
+neighbouring frame into this one through the depth and the two cameras reproduces this
+frame. Where it does not, in both the frame before and the frame after, something moved
+on its own. Taking the better of the two neighbours forgives what one of them cannot
+see (disocclusion, the frame's edge). The raw map is then cleaned up spatially
+(opening, closing, small blobs dropped) and temporally (a pixel must move in this frame
+and in one of its neighbours).
+
+Limits: an object moving along the camera's epipolar lines looks like a depth error, not
+motion, and is missed; untextured moving surfaces produce little residual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+WINDOW = 7  # residuals are averaged over a window: texture noise is per pixel, motion is not
+BLUR = 1.0  # pixels; aliasing and sensor noise otherwise read as motion
+THRESHOLD = 0.04  # mean absolute grey difference (0..1) that counts as unexplained ...
+RELATIVE = 2.5  # ... or this many times the frame's median residual, if that is higher
+MIN_AREA = 0.002  # blobs smaller than this share of the frame are dropped
+STEP = 3  # frames to each neighbour: enough motion to see, little enough disocclusion
+
+
+def gray(bgr: np.ndarray) -> np.ndarray:
+    """The working image: grey, 0..1, lightly blurred."""
+    g = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255
+    out: np.ndarray = cv2.GaussianBlur(g, (0, 0), BLUR)
+    return out
+
+
+@dataclass(frozen=True)
+class MotionView:
+    gray: np.ndarray  # float32 0..1 at working resolution
+    depth: np.ndarray  # float32 z-depth at working resolution
+    k: np.ndarray  # intrinsics at working resolution
+    c2w: np.ndarray  # OpenCV camera-to-world
+
+
+def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
+    """Per-pixel residual of `other` warped into `ref` through ref's depth; NaN where
+    the warp lands outside `other`."""
+    h, w = ref.gray.shape
+    u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    rays = np.stack([(u - ref.k[0, 2]) / ref.k[0, 0], (v - ref.k[1, 2]) / ref.k[1, 1],
+                     np.ones_like(u)], axis=-1)  # fmt: skip
+    cam = rays * ref.depth[..., None]
+    world = cam @ ref.c2w[:3, :3].T + ref.c2w[:3, 3]
+    there = (world - other.c2w[:3, 3]) @ other.c2w[:3, :3]
+    z = there[..., 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        map_x = (other.k[0, 0] * there[..., 0] / z + other.k[0, 2]).astype(np.float32)
+        map_y = (other.k[1, 1] * there[..., 1] / z + other.k[1, 2]).astype(np.float32)
+    inside = (z > 1e-6) & (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+    warped = cv2.remap(other.gray, np.where(inside, map_x, 0).astype(np.float32),
+                       np.where(inside, map_y, 0).astype(np.float32), cv2.INTER_LINEAR)  # fmt: skip
+    residual = cv2.boxFilter(np.abs(warped - ref.gray), -1, (WINDOW, WINDOW))
+    return np.where(inside, residual, np.nan).astype(np.float32)
+
+
+def raw_motion(ref: MotionView, neighbours: list[MotionView]) -> np.ndarray:
+    """Pixels no neighbour explains (bool). A pixel seen by no neighbour is not moving."""
+    residuals = np.stack([unexplained(ref, n) for n in neighbours])
+    best = np.where(np.isfinite(residuals), residuals, np.inf).min(axis=0)
+    best = np.where(np.isfinite(best), best, 0.0)
+    threshold = max(THRESHOLD, RELATIVE * float(np.median(best)))
+    return best > threshold
+
+
+def clean(mask: np.ndarray) -> np.ndarray:
+    """Opening removes speckle, closing fills small holes, tiny blobs are dropped."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    m = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel, iterations=2)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= MIN_AREA * mask.size
+    out: np.ndarray = keep[labels]
+    return out
+
+
+def temporal(previous: np.ndarray | None, current: np.ndarray, following: np.ndarray | None
+             ) -> np.ndarray:  # fmt: skip
+    """Keep a pixel that also moves in a neighbouring frame (a one-frame flash is noise).
+    At the plate's ends the only neighbour decides."""
+    others = [m for m in (previous, following) if m is not None]
+    if not others:
+        return current
+    # Dilate the neighbours: the object has moved a little between frames.
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    support = np.zeros_like(current)
+    for m in others:
+        support |= cv2.dilate(m.astype(np.uint8), kernel).astype(bool)
+    out: np.ndarray = current & support
+    return out

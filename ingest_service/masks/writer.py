@@ -1,0 +1,70 @@
+"""Writing mask sequences: `masks/<label>/mask.####.png`, 8-bit, 255 inside.
+
+Every sequence covers the plate's whole frame range, as compositing tools expect: frames
+where an instance is absent get an empty mask (a few hundred bytes) once its frames are
+known.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ingest_service.naming import safe_segment
+from ingest_service.outputs import put_output, sequence_info
+from ingest_service.stage_results import OutputFile, SequenceInfo
+from storage import ObjectStore
+
+
+def label_for(prompt: str, taken: set[str]) -> str:
+    """A folder name for a prompt ("red car" -> "red_car"), unique among `taken`."""
+    base = safe_segment(prompt.replace(" ", "_")).lower() or "prompt"
+    label, n = base, 2
+    while label in taken:
+        label, n = f"{base}_{n}", n + 1
+    taken.add(label)
+    return label
+
+
+def encode(mask: np.ndarray) -> bytes:
+    ok, buffer = cv2.imencode(".png", mask.astype(np.uint8) * 255)
+    assert ok
+    return buffer.tobytes()
+
+
+class MaskWriter:
+    def __init__(self, store: ObjectStore, prefix: str, *, first: int, count: int, width: int,
+                 height: int) -> None:  # fmt: skip
+        self.store = store
+        self.prefix = prefix
+        self.first = first
+        self.count = count
+        self.width = width
+        self.height = height
+        self.pad = max(4, len(str(first + count - 1)))
+        self.files: list[OutputFile] = []
+        self.written: dict[str, set[int]] = {}
+        self.area: dict[str, float] = {}
+
+    def put(self, folder: str, index: int, mask: np.ndarray) -> None:
+        number = self.first + index
+        key = f"{self.prefix}{folder}/mask.{number:0{self.pad}d}.png"
+        self.files.append(put_output(self.store, key, encode(mask), media_type="image/png",
+                                     role="mask", frame=number))  # fmt: skip
+        self.written.setdefault(folder, set()).add(index)
+        self.area[folder] = self.area.get(folder, 0.0) + float(mask.mean())
+
+    def complete(self, folder: str) -> SequenceInfo:
+        """Fill the frames `folder` has no mask for with empty ones; its sequence."""
+        empty = np.zeros((self.height, self.width), bool)
+        done = self.written.setdefault(folder, set())
+        for index in range(self.count):
+            if index not in done:
+                self.put(folder, index, empty)
+        return sequence_info(folder, "mask", "png", prefix=f"{self.prefix}{folder}/",
+                             pad=self.pad, first=self.first, count=self.count,
+                             media_type="image/png", width=self.width, height=self.height,
+                             bit_depth=8, channels="Y", transfer="linear")  # fmt: skip
+
+    def coverage(self, folder: str) -> float:
+        return round(self.area.get(folder, 0.0) / max(self.count, 1), 5)
