@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ingest_service import pipeline
+from ingest_service.cli_models import add_models, cmd_models
 from ingest_service.cli_progress import LineProgress, TerminalProgress
 from ingest_service.errors import IngestError, JobLeaseHeldError, JobStateError
 from ingest_service.intake import claim_plate, options_for
@@ -111,12 +112,16 @@ def build_parser(
                         help="render a textured room seen by a moving camera (for the camera "
                              "solve) instead of FFmpeg's test pattern")  # fmt: skip
     sample.add_argument(
+        "--mover", action="store_true", help="with --motion: add a box that moves on its own"
+    )
+    sample.add_argument(
         "--rotation",
         type=int,
         choices=[0, 90, 180, 270],
         default=0,
         help="display-rotation tag, as phones write it",
     )
+    add_models(commands)
     table: dict[str, Command] = dict(COMMANDS)
     if extend is not None:
         table.update(extend(commands, common))
@@ -224,7 +229,8 @@ def cmd_sample_plate(args: argparse.Namespace) -> int:
     if args.motion:
         fps = round(float(Fraction(args.fps)))
         render_plate(args.output, args.motion, frames=max(3, round(args.seconds * fps)),
-                     width=width, height=height, f=0.78 * width, fps=fps)  # fmt: skip
+                     width=width, height=height, f=0.78 * width, fps=fps,
+                     mover=args.mover)  # fmt: skip
         print(args.output)
         return EXIT_OK
     path = make_plate(
@@ -247,6 +253,7 @@ COMMANDS: dict[str, Command] = {
     "jobs": cmd_jobs,
     "schema": cmd_schema,
     "sample-plate": cmd_sample_plate,
+    "models": cmd_models,
 }
 
 

@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     depth_max_image_size: int = Field(default=480, ge=64, le=4096)  # classical: long side
     depth_model: str = "depth-anything-v2-small"  # a folder under models_dir
     depth_keep_raw: bool = False  # also publish the model's unaligned inverse depth
-    depth_smoothing_frames: int = Field(default=9, ge=1, le=301)
+    # How much the alignment may change from one frame to the next, relative, before
+    # a frame's own points must say so: the temporal prior that stops flicker.
+    depth_temporal_tolerance: float = Field(default=0.01, gt=0, le=10)
 
     # Masks: which backend, what to look for (SAM 3 honours prompts; classical cannot).
     masks_backend: MasksBackend = MasksBackend.CLASSICAL

@@ -3,13 +3,15 @@
 A monocular model predicts inverse depth up to an unknown scale and shift that change
 from frame to frame. The solve's scene points that project into a frame give true
 depths at a few hundred pixels; a robust fit of 1/z = s * d + t against the prediction
-d there recovers (s, t) per frame, and smoothing them over neighbouring frames removes
-the fit's own jitter, so depth neither flickers nor disagrees with the camera.
+d there gives each frame's (s, t) and how well the points pin it down. All frames are
+then solved together with a temporal prior (the aligned depth changes little from one
+frame to the next): frames with strong evidence keep their own fit, weak or missing fits
+lean on their neighbours, and the fits' noise no longer flickers the depth.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +27,12 @@ class Fit:
     points: int  # visible points the fit used
     inliers: int
     residual: float  # median |error| of inliers, relative to their inverse depth
+    # The inliers' least-squares normal equations, weighted by 1/noise^2: how strongly
+    # this frame's points pin (s, t) down.
+    normal: np.ndarray = field(default_factory=lambda: np.zeros((2, 2)), repr=False)
+    rhs: np.ndarray = field(default_factory=lambda: np.zeros(2), repr=False)
+    spread: tuple[float, float] = (0.0, 1.0)  # the 10th and 90th percentile of d
+    level: float = 1.0  # median inverse depth of the points
 
 
 def visible_points(
@@ -52,7 +60,8 @@ def visible_points(
 
 
 def sample(image: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Bilinear samples of a 2-D array at float pixel positions (inside the image)."""
+    """Bilinear samples of a 2-D array at float array positions (column u, row v; the
+    first pixel's centre is 0, so image coordinates need 0.5 taken off)."""
     h, w = image.shape
     u = np.clip(u, 0, w - 1)
     v = np.clip(v, 0, h - 1)
@@ -95,34 +104,60 @@ def fit_inverse_affine(predicted: np.ndarray, depth: np.ndarray) -> Fit | None:
     scale, shift = float(params[0]), float(params[1])
     if scale <= 0:  # nearer must mean larger predicted inverse depth
         return None
+    level = float(np.median(target))
     relative = np.abs(a[inliers] @ params - target[inliers]) / target[inliers]
-    return Fit(scale, shift, len(d), int(inliers.sum()), float(np.median(relative)))
+    noise = max(float(sigma), 1e-4 * level)
+    ai = a[inliers]
+    return Fit(
+        scale, shift, len(d), int(inliers.sum()), float(np.median(relative)),
+        normal=ai.T @ ai / noise**2, rhs=ai.T @ target[inliers] / noise**2,
+        spread=(float(np.percentile(d, 10)), float(np.percentile(d, 90))), level=level,
+    )  # fmt: skip
 
 
-def smooth(fits: list[Fit | None], window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame (scale, shift), each a Gaussian-weighted mean of the fits within
-    `window` frames, weighted by inlier count. Frames with no fit of their own take
-    their neighbours'; beyond the window, the nearest fitted frame's."""
-    weights = np.array([f.inliers if f else 0.0 for f in fits], dtype=np.float64)
-    if not weights.any():
+def smooth(fits: list[Fit | None], tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame (scale, shift) solved jointly: each frame's points, plus a prior that
+    the aligned inverse depth changes by about `tolerance` (relative) per frame.
+
+    The prior compares consecutive frames' aligned values at the predictions' 10th and
+    90th percentiles, so it is in the same units as the data and needs no tuning per
+    plate. The system is block tridiagonal and is solved in one sweep.
+    """
+    fitted = [f for f in fits if f]
+    if not fitted:
         raise DepthUnavailableError(
             "depth could not be aligned to the camera: no frame sees enough solved points"
         )
-    scale = np.array([f.scale if f else 0.0 for f in fits])
-    shift = np.array([f.shift if f else 0.0 for f in fits])
-    n, half = len(fits), max(window // 2, 0)
-    sigma = max(window / 4.0, 1e-6)
-    fitted = np.flatnonzero(weights)
-    out_scale, out_shift = np.empty(n), np.empty(n)
+    n = len(fits)
+    level = float(np.median([f.level for f in fitted]))
+    spread = (
+        float(np.median([f.spread[0] for f in fitted])),
+        float(np.median([f.spread[1] for f in fitted])),
+    )
+    rows = np.array([[spread[0], 1.0], [spread[1], 1.0]])
+    prior = rows.T @ rows / (tolerance * level) ** 2
+    diag = np.array([f.normal if f else np.zeros((2, 2)) for f in fits], dtype=np.float64)
+    rhs = np.array([f.rhs if f else np.zeros(2) for f in fits], dtype=np.float64)
+    for i in range(n - 1):
+        diag[i] += prior
+        diag[i + 1] += prior
+    # Block Thomas algorithm: forward elimination, then back substitution.
+    c = np.zeros((n, 2, 2))
+    y = np.zeros((n, 2))
     for i in range(n):
-        lo, hi = max(0, i - half), min(n, i + half + 1)
-        w = weights[lo:hi] * np.exp(-0.5 * ((np.arange(lo, hi) - i) / sigma) ** 2)
-        if not w.any():
-            nearest = fitted[np.argmin(np.abs(fitted - i))]
-            lo, hi, w = nearest, nearest + 1, np.ones(1)
-        out_scale[i] = np.sum(w * scale[lo:hi]) / np.sum(w)
-        out_shift[i] = np.sum(w * shift[lo:hi]) / np.sum(w)
-    return out_scale, out_shift
+        m = diag[i] + (prior @ c[i - 1] if i else 0.0)  # off-diagonal blocks are -prior
+        m_inv = np.linalg.inv(m + np.eye(2) * 1e-12 * np.trace(m))
+        c[i] = m_inv @ -prior if i < n - 1 else 0.0
+        y[i] = m_inv @ (rhs[i] + (prior @ y[i - 1] if i else 0.0))
+    params = np.zeros((n, 2))
+    params[-1] = y[-1]
+    for i in range(n - 2, -1, -1):
+        params[i] = y[i] - c[i] @ params[i + 1]
+    if (params[:, 0] <= 0).any():
+        raise DepthUnavailableError(
+            "depth could not be aligned to the camera: the fitted scale turns negative"
+        )
+    return params[:, 0], params[:, 1]
 
 
 def to_depth(

@@ -38,13 +38,13 @@ class NeuralDepth:
         model_name: str,
         device: str,
         batch_size: int,
-        smoothing_frames: int,
+        temporal_tolerance: float,
         keep_raw: bool,
     ) -> None:
         self.inputs = inputs
         self.model_name = model_name
         self.batch_size = batch_size
-        self.smoothing_frames = smoothing_frames
+        self.temporal_tolerance = temporal_tolerance
         self.keep_raw = keep_raw
         self.runtime: Runtime = pick_runtime(device)  # type: ignore[arg-type]
         self.model = DepthAnything.load(weights_dir(models_dir, model_name), self.runtime)
@@ -65,8 +65,8 @@ class NeuralDepth:
                 u, v, z = visible_points(
                     src.xyz, src.solution.frames[i].c2w, src.k, src.width, src.height
                 )
-                d = sample(disparity, (u + 0.5) * w / src.width - 0.5,
-                           (v + 0.5) * h / src.height - 0.5)  # fmt: skip
+                # Image coordinates put pixel centres at +0.5; array indices at 0.
+                d = sample(disparity, u * w / src.width - 0.5, v * h / src.height - 0.5)
                 self.fits.append(fit_inverse_affine(d, z))
                 src.ctx.progress.advanced()
             src.ctx.check()
@@ -76,7 +76,7 @@ class NeuralDepth:
         folder = src.ctx.scratch / "depth-predictions"
         folder.mkdir(parents=True, exist_ok=True)
         self._predict_all(folder)
-        scale, shift = smooth(self.fits, self.smoothing_frames)
+        scale, shift = smooth(self.fits, self.temporal_tolerance)
         # Beyond twice the solve's far points is past anything the fit has seen.
         far = 2.0 * src.depth_range()[1]
         size = (src.width, src.height)
@@ -113,11 +113,11 @@ class NeuralDepth:
                 "input_size": list(
                     self.model.preprocess.input_size(self.inputs.height, self.inputs.width)
                 ),
-                "smoothing_frames": self.smoothing_frames,
+                "temporal_tolerance": self.temporal_tolerance,
             },
             alignment={
                 "method": "robust fit of 1/z = s*d + t to the solve's points per frame, "
-                "smoothed over neighbouring frames",
+                "solved jointly with a frame-to-frame prior",
                 "frames_fitted": len(fitted),
                 "frames_from_neighbours": len(self.fits) - len(fitted),
                 "median_points": int(np.median([f.points for f in fitted])) if fitted else 0,

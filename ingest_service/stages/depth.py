@@ -126,7 +126,7 @@ def _backend(ctx: StageContext, inputs: DepthInputs) -> DepthBackend:
             model_name=settings.depth_model,
             device=settings.model_device,
             batch_size=settings.model_batch_size,
-            smoothing_frames=settings.depth_smoothing_frames,
+            temporal_tolerance=settings.depth_temporal_tolerance,
             keep_raw=settings.depth_keep_raw,
         )
     return ClassicalDepth(inputs, settings.depth_max_image_size)

@@ -26,7 +26,6 @@ STAGES: tuple[StageSpec, ...] = (
         requires_for=lambda options: masks.needs(options.masks_backend),
     ),
 )
-PLANNED: tuple[str, ...] = ()
 
 
 def plan(requested: list[str], options: JobOptions | None = None) -> list[StageSpec]:
@@ -41,8 +40,7 @@ def plan(requested: list[str], options: JobOptions | None = None) -> list[StageS
         spec = by_name.get(name)
         if spec is None:
             known = ", ".join(by_name)
-            why = " (not available in this version)" if name in PLANNED else ""
-            raise StageUnknownError(f"unknown stage {name!r}{why}; stages: {known}")
+            raise StageUnknownError(f"unknown stage {name!r}; stages: {known}")
         wanted.add(name)
         pending.extend(spec.needs(options))
     return [spec for spec in STAGES if spec.name in wanted]

@@ -17,7 +17,7 @@ from ingest_service.job_states import JobState, StageStatus
 from ingest_service.manifest import Manifest
 from ingest_service.plates import ref_for_local_file
 from ingest_service.services import Services
-from ingest_service.settings import FrameFormat
+from ingest_service.settings import FrameFormat, MasksBackend
 from ingest_service.stages import table
 from ingest_service.stages.base import StageContext, StageOutput, StageSpec
 from storage import ObjectNotFoundError, ObjectStore, S3Store
@@ -283,7 +283,6 @@ def test_non_critical_stage_failure_still_publishes_the_rest(
 
     stages = (*table.STAGES, StageSpec("extra", no_texture, ("frames",), critical=False))
     monkeypatch.setattr(table, "STAGES", stages)
-    monkeypatch.setattr(table, "PLANNED", ())
     services.settings.stages = ["probe", "frames", "extra"]
     record = pipeline.run(submit(services, plates.h264), services)
     assert record.state is JobState.PUBLISHED
@@ -294,14 +293,21 @@ def test_non_critical_stage_failure_still_publishes_the_rest(
     assert manifest.sequences[0].count == 48
 
 
-def test_unknown_or_planned_stage_is_refused_before_any_work(
-    services: Services, plates: Plates
-) -> None:
-    services.settings.stages = ["probe", "masks"]
+def test_unknown_stage_is_refused_before_any_work(services: Services, plates: Plates) -> None:
+    services.settings.stages = ["probe", "sky"]
     record = pipeline.run(submit(services, plates.h264), services)
     assert record.state is JobState.FAILED
-    assert record.error is not None and "not available in this version" in record.error.message
+    assert record.error is not None and "unknown stage 'sky'" in record.error.message
+    assert "masks" in record.error.message  # the message lists the stages there are
     assert record.stages == {}
+
+
+def test_what_masks_need_depends_on_their_backend(services: Services) -> None:
+    options = services.job_options()
+    classical = [s.name for s in table.plan(["masks"], options)]
+    assert classical == ["probe", "frames", "camera", "depth", "masks"]
+    options.masks_backend = MasksBackend.SAM3
+    assert [s.name for s in table.plan(["masks"], options)] == ["probe", "frames", "masks"]
 
 
 def test_stage_requirements_are_added(services: Services, plates: Plates) -> None:

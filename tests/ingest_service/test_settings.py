@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from ingest_service.errors import SettingsError
-from ingest_service.settings import FrameFormat, Settings, load_settings
+from ingest_service.settings import (
+    DepthBackend,
+    FrameFormat,
+    MasksBackend,
+    Settings,
+    load_settings,
+)
 
 
 def test_defaults_are_the_embedded_workstation_setup() -> None:
@@ -14,13 +20,21 @@ def test_defaults_are_the_embedded_workstation_setup() -> None:
     assert s.stages == ["probe", "frames", "camera", "depth"]
     assert s.frame_format is FrameFormat.PNG
     assert s.state_prefix == ".ingest/"
+    # No weights needed out of the box: both model-free backends.
+    assert s.depth_backend is DepthBackend.CLASSICAL
+    assert s.masks_backend is MasksBackend.CLASSICAL
+    assert s.mask_prompts == ["person"]
 
 
 def test_environment_is_read_with_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INGEST_STAGES", "probe, frames")
     monkeypatch.setenv("INGEST_FRAME_FORMAT", "exr")
     monkeypatch.setenv("INGEST_INCOMING_PREFIX", "/drop/zone")
+    monkeypatch.setenv("INGEST_MASK_PROMPTS", "person, red car")
+    monkeypatch.setenv("INGEST_DEPTH_BACKEND", "depth-anything")
     s = Settings()
+    assert s.mask_prompts == ["person", "red car"]
+    assert s.depth_backend is DepthBackend.DEPTH_ANYTHING
     assert s.stages == ["probe", "frames"]
     assert s.frame_format is FrameFormat.EXR
     assert s.incoming_prefix == "drop/zone/"
@@ -46,6 +60,11 @@ def test_production_refuses_unsigned_or_plain_http_webhooks(tmp_path: Path) -> N
         notify_signing_key="s3cr3t-signing-key",
     )
     assert "s3cr3t" not in repr(ok)  # secrets never print
+
+
+def test_mask_chunks_must_be_longer_than_twice_their_overlap() -> None:
+    with pytest.raises(SettingsError, match="masks_chunk_overlap"):
+        load_settings(masks_chunk_frames=16, masks_chunk_overlap=9)
 
 
 def test_bad_values_are_clear() -> None:

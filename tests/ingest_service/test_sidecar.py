@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ingest_service.errors import SidecarInvalidError
-from ingest_service.settings import FrameFormat
+from ingest_service.settings import DepthBackend, FrameFormat, MasksBackend
 from ingest_service.sidecar import parse_sidecar
 
 
@@ -11,9 +11,12 @@ def test_full_sidecar_is_read() -> None:
     options = parse_sidecar(
         b'{"shot": "sq010/SH 0040", "stages": ["probe", "frames"], '
         b'"frame_range": {"first": 10, "last": 20}, "first_frame": 1001, "frame_format": "exr", '
-        b'"mask_prompts": [" person ", "car"], "focal_length_mm": 35, "sensor_width_mm": 36}',
+        b'"mask_prompts": [" person ", "car"], "focal_length_mm": 35, "sensor_width_mm": 36, '
+        b'"depth_backend": "depth-anything", "masks_backend": "sam3"}',
         "incoming/x.mov.json",
     )
+    assert options.depth_backend is DepthBackend.DEPTH_ANYTHING
+    assert options.masks_backend is MasksBackend.SAM3
     assert options.shot == "sq010/SH_0040"
     assert options.frame_range is not None and options.frame_range.first == 10
     assert options.frame_format is FrameFormat.EXR
@@ -30,6 +33,8 @@ def test_full_sidecar_is_read() -> None:
         (b'{"shot": "../.."}', "no usable characters"),
         (b'{"mask_prompts": [""]}', "1 to 200 characters"),
         (b'{"frame_format": "tiff"}', "frame_format"),
+        (b'{"depth_backend": "lidar"}', "depth_backend"),
+        (b'{"mask_prompts": []}', "mask_prompts"),
         (b"[]", "file"),
     ],
 )
