@@ -1,0 +1,67 @@
+"""Randomly initialised models of the real architectures, for timing without weights.
+
+Random weights run the same kernels on the same shapes as the published checkpoints,
+so throughput and memory are true; what they predict is noise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Depth Anything V2 (the -hf checkpoints): DINOv2 backbone and DPT head sizes.
+DEPTH_ANYTHING_V2: dict[str, dict[str, Any]] = {
+    "small": {"hidden": 384, "layers": 12, "heads": 6, "out": [3, 6, 9, 12],
+              "neck": [48, 96, 192, 384], "fusion": 64},
+    "base": {"hidden": 768, "layers": 12, "heads": 12, "out": [3, 6, 9, 12],
+             "neck": [96, 192, 384, 768], "fusion": 128},
+    "large": {"hidden": 1024, "layers": 24, "heads": 16, "out": [5, 12, 18, 24],
+              "neck": [256, 512, 1024, 1024], "fusion": 256},
+}  # fmt: skip
+
+
+def depth_anything_v2(size: str, device: str = "cpu") -> Any:
+    import torch
+    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
+
+    spec = DEPTH_ANYTHING_V2[size]
+    backbone = Dinov2Config(
+        hidden_size=spec["hidden"], num_hidden_layers=spec["layers"],
+        num_attention_heads=spec["heads"], image_size=518, patch_size=14,
+        out_indices=spec["out"], reshape_hidden_states=False, layerscale_value=1.0,
+    )  # fmt: skip
+    config = DepthAnythingConfig(
+        backbone_config=backbone, neck_hidden_sizes=spec["neck"],
+        fusion_hidden_size=spec["fusion"], head_hidden_size=32, patch_size=14,
+        reassemble_hidden_size=spec["hidden"], depth_estimation_type="relative",
+    )  # fmt: skip
+    with torch.device(device):
+        return DepthAnythingForDepthEstimation(config).eval()
+
+
+def sam3_video(device: str = "cpu", *, max_objects: int | None = None, eager: bool = False) -> Any:
+    """SAM 3 video at its published size (the default config). `eager` lowers the
+    detection thresholds so random weights yield objects for the tracker to carry
+    (capped at `max_objects`), which is the load a plate with people in it puts on it."""
+    import torch
+    from transformers import Sam3VideoConfig, Sam3VideoModel
+
+    extra: dict[str, Any] = {}
+    if eager:
+        extra.update(score_threshold_detection=0.0, new_det_thresh=0.0)
+    if max_objects is not None:
+        extra["max_num_objects"] = max_objects
+    config = Sam3VideoConfig(**extra)
+    with torch.device(device):
+        return Sam3VideoModel(config).eval()
+
+
+def char_tokenizer() -> Any:
+    """A CLIP tokenizer over single letters: the hub's vocabulary is not reachable here,
+    and the token ids only have to be valid for the text encoder's table."""
+    from transformers import CLIPTokenizer
+
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in "abcdefghijklmnopqrstuvwxyz":
+        vocab[c] = len(vocab)
+        vocab[c + "</w>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[])
