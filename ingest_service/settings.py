@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     model_device: Literal["auto", "cpu", "cuda"] = "auto"
     model_batch_size: int = Field(default=8, ge=1, le=256)
+    model_chunk_frames: int = Field(default=96, ge=1, le=100_000)  # per GPU worker call
 
     # Jobs.
     lease_seconds: float = Field(default=300.0, gt=1.0)

@@ -87,7 +87,7 @@ def solve(
     with _timed(timings, "features"):
         _extract(database, image_dir, names, focal, width, height, settings)
     with _timed(timings, "matching"):
-        _match(database, settings)
+        _match(database, settings, max(width, height))
     with _timed(timings, "analysis"):
         pairs = _pairs(database, names)
     if not pairs:
@@ -128,7 +128,7 @@ def _extract(
     )  # fmt: skip
 
 
-def _match(database: Path, settings: SolveSettings) -> None:
+def _match(database: Path, settings: SolveSettings, long_side: int) -> None:
     pairing = pycolmap.SequentialPairingOptions()
     # With quadratic overlap COLMAP pairs each frame with the ones 1, 2, 4, … 2^(overlap-1)
     # after it: cheap, and wide enough to link a camera that comes back.
@@ -136,7 +136,13 @@ def _match(database: Path, settings: SolveSettings) -> None:
     pairing.quadratic_overlap = True
     matching = pycolmap.FeatureMatchingOptions()
     matching.num_threads = settings.threads
+    # COLMAP's 4 px epipolar tolerance suits large photos. At video resolution it lets a
+    # person walking a few pixels a frame pass as static scene, and those tracks pull the
+    # solve to a wrong focal length (seen in 4 runs of 10 on a plate with a moving box).
+    verification = pycolmap.TwoViewGeometryOptions()
+    verification.ransac.max_error = max(1.0, 2.0 * long_side / 1024)
     pycolmap.match_sequential(database, matching_options=matching, pairing_options=pairing,
+                              verification_options=verification,
                               device=pycolmap.Device.cpu)  # fmt: skip
 
 

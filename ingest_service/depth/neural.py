@@ -1,16 +1,18 @@
 """Neural depth: Depth Anything V2, aligned per frame to the camera solve.
 
-Two passes keep memory flat with clip length. The first runs the model over batches of
-frames, keeps each prediction (at the model's resolution, float16) in scratch and fits
-that frame's scale and shift against the solve's points. The fits are then smoothed
-over time, and the second pass turns each prediction into z-depth in the camera's
-units and yields it.
+Two passes keep memory flat with clip length. The first runs the model over chunks of
+frames (here one after another, or fanned out over GPU workers), keeps each prediction
+(at the model's resolution, float16) and fits that frame's scale and shift against the
+solve's points. The fits are solved together over time, and the second pass turns each
+prediction into z-depth in the camera's units and yields it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -25,95 +27,163 @@ from ingest_service.depth.align import (
 )
 from ingest_service.depth.backend import DepthFrame, DepthInputs, DepthSummary
 from ingest_service.models.catalogue import weights_dir
-from ingest_service.models.depth_anything import DepthAnything
-from ingest_service.models.runtime import Runtime, pick_runtime
+from ingest_service.models.depth_anything import DepthAnything, Preprocess
+from ingest_service.models.runtime import pick_runtime
+from ingest_service.settings import Settings
+from ingest_service.work_area import get_array, put_array, work_prefix
+from storage import ObjectStore
+
+
+class Predictions(Protocol):
+    def save(self, index: int, disparity: np.ndarray) -> None: ...
+
+    def load(self, index: int) -> np.ndarray: ...
+
+
+class ScratchPredictions:
+    """In this process: a scratch folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def save(self, index: int, disparity: np.ndarray) -> None:
+        np.save(self.folder / f"{index}.npy", disparity.astype(np.float16))
+
+    def load(self, index: int) -> np.ndarray:
+        path = self.folder / f"{index}.npy"
+        out: np.ndarray = np.load(path).astype(np.float32)
+        path.unlink()
+        return out
+
+
+class BucketPredictions:
+    """Across workers: the job's work prefix in the bucket."""
+
+    def __init__(self, store: ObjectStore, prefix: str) -> None:
+        self.store = store
+        self.prefix = prefix
+
+    def save(self, index: int, disparity: np.ndarray) -> None:
+        put_array(self.store, f"{self.prefix}{index:06d}.npy", disparity.astype(np.float16))
+
+    def load(self, index: int) -> np.ndarray:
+        return get_array(self.store, f"{self.prefix}{index:06d}.npy").astype(np.float32)
+
+
+def bucket_predictions(store: ObjectStore, settings: Settings, job_id: str) -> BucketPredictions:
+    return BucketPredictions(store, work_prefix(settings.state_prefix, job_id) + "depth/")
+
+
+def load_model(settings: Settings) -> DepthAnything:
+    """Loaded once per process (a GPU worker's `@modal.enter` calls this first)."""
+    runtime = pick_runtime(settings.model_device)
+    return DepthAnything.load(weights_dir(settings.models_dir, settings.depth_model), runtime)
+
+
+@dataclass(frozen=True)
+class ChunkFits:
+    device: str
+    dtype: str
+    fits: list[Fit | None]
+
+
+def predict_chunk(
+    inputs: DepthInputs,
+    model: DepthAnything,
+    start: int,
+    end: int,
+    batch_size: int,
+    predictions: Predictions,
+) -> ChunkFits:
+    """Frames [start, end): predictions kept, and each frame's fit to the solve."""
+    fits: list[Fit | None] = []
+    for first in range(start, end, batch_size):
+        indices = list(range(first, min(end, first + batch_size)))
+        rgb = [cv2.cvtColor(inputs.bgr(i), cv2.COLOR_BGR2RGB) for i in indices]
+        for i, disparity in zip(indices, model.predict(rgb), strict=True):
+            predictions.save(i, disparity)
+            h, w = disparity.shape
+            u, v, z = visible_points(
+                inputs.xyz, inputs.solution.frames[i].c2w, inputs.k, inputs.width, inputs.height
+            )
+            # Image coordinates put pixel centres at +0.5; array indices at 0.
+            d = sample(disparity, u * w / inputs.width - 0.5, v * h / inputs.height - 0.5)
+            fits.append(fit_inverse_affine(d, z))
+            inputs.ctx.progress.advanced()
+        inputs.ctx.check()
+    return ChunkFits(model.runtime.device_name, model.runtime.dtype_name, fits)
 
 
 class NeuralDepth:
-    def __init__(
-        self,
-        inputs: DepthInputs,
-        *,
-        models_dir: Path,
-        model_name: str,
-        device: str,
-        batch_size: int,
-        temporal_tolerance: float,
-        keep_raw: bool,
-    ) -> None:
+    def __init__(self, inputs: DepthInputs, settings: Settings) -> None:
         self.inputs = inputs
-        self.model_name = model_name
-        self.batch_size = batch_size
-        self.temporal_tolerance = temporal_tolerance
-        self.keep_raw = keep_raw
-        self.runtime: Runtime = pick_runtime(device)  # type: ignore[arg-type]
-        self.model = DepthAnything.load(weights_dir(models_dir, model_name), self.runtime)
+        self.settings = settings
         self.fits: list[Fit | None] = []
         self.steps = 2 * len(inputs.files)
+        self.device = self.dtype = ""
 
-    def _predict_all(self, folder: Path) -> None:
-        """Pass one: predictions to scratch, and a fit per frame."""
-        src = self.inputs
-        count = len(src.files)
-        for start in range(0, count, self.batch_size):
-            indices = list(range(start, min(count, start + self.batch_size)))
-            rgb = [cv2.cvtColor(src.bgr(i), cv2.COLOR_BGR2RGB) for i in indices]
-            predicted = self.model.predict(rgb)
-            for i, disparity in zip(indices, predicted, strict=True):
-                np.save(folder / f"{i}.npy", disparity.astype(np.float16))
-                h, w = disparity.shape
-                u, v, z = visible_points(
-                    src.xyz, src.solution.frames[i].c2w, src.k, src.width, src.height
-                )
-                # Image coordinates put pixel centres at +0.5; array indices at 0.
-                d = sample(disparity, u * w / src.width - 0.5, v * h / src.height - 0.5)
-                self.fits.append(fit_inverse_affine(d, z))
-                src.ctx.progress.advanced()
-            src.ctx.check()
+    def _first_pass(self) -> Predictions:
+        ctx, settings = self.inputs.ctx, self.settings
+        count = len(self.inputs.files)
+        size = settings.model_chunk_frames
+        ranges = [(s, min(count, s + size)) for s in range(0, count, size)]
+        if ctx.fanout is None:
+            model = load_model(settings)  # before any frame is read: a missing model fails fast
+            predictions: Predictions = ScratchPredictions(ctx.scratch / "depth-predictions")
+            chunks = [predict_chunk(self.inputs, model, start, end, settings.model_batch_size,
+                                    predictions) for start, end in ranges]  # fmt: skip
+        else:
+            predictions = bucket_predictions(ctx.store, settings, ctx.job.job_id)
+            chunks = ctx.fanout.depth_chunks(ctx.job.job_id, ranges)
+            for _ in range(count):
+                ctx.progress.advanced()
+        self.fits = [fit for chunk in chunks for fit in chunk.fits]
+        self.device, self.dtype = chunks[0].device, chunks[0].dtype
+        return predictions
 
     def frames(self) -> Iterator[DepthFrame]:
         src = self.inputs
-        folder = src.ctx.scratch / "depth-predictions"
-        folder.mkdir(parents=True, exist_ok=True)
-        self._predict_all(folder)
-        scale, shift = smooth(self.fits, self.temporal_tolerance)
+        predictions = self._first_pass()
+        scale, shift = smooth(self.fits, self.settings.depth_temporal_tolerance)
         # Beyond twice the solve's far points is past anything the fit has seen.
         far = 2.0 * src.depth_range()[1]
         size = (src.width, src.height)
         for i in range(len(src.files)):
-            path = folder / f"{i}.npy"
-            disparity = np.load(path).astype(np.float32)
-            path.unlink()
-            full = cv2.resize(disparity, size, interpolation=cv2.INTER_LINEAR)
+            full = cv2.resize(predictions.load(i), size, interpolation=cv2.INTER_LINEAR)
             depth, valid = to_depth(full, scale[i], shift[i], far=far)
             fit = self.fits[i]
             # Confidence: how well this frame's own fit explained the solve's points
-            # (a neighbour's fit counts for less), and nothing where depth was clamped.
+            # (a frame aligned only through its neighbours gets less), and nothing
+            # where depth was clamped.
             quality = 1.0 / (1.0 + 10.0 * fit.residual) if fit else 0.5
-            confidence = valid.astype(np.float32) * np.float32(quality)
             yield DepthFrame(
                 index=i,
                 depth=depth,
-                confidence=confidence,
+                confidence=valid.astype(np.float32) * np.float32(quality),
                 filled=float(1.0 - valid.mean()),
-                raw=full if self.keep_raw else None,
+                raw=full if self.settings.depth_keep_raw else None,
             )
 
     def summary(self) -> DepthSummary:
         fitted = [f for f in self.fits if f]
+        settings = self.settings
         return DepthSummary(
-            backend=f"depth-anything-v2 ({self.model_name}, {self.runtime.dtype_name})",
+            backend=f"depth-anything-v2 ({settings.depth_model}, {self.dtype})",
             aligned_to_solve=True,
             parameters={
                 "backend": "depth-anything",
-                "model": self.model_name,
-                "device": self.runtime.device_name,
-                "dtype": self.runtime.dtype_name,
-                "batch_size": self.batch_size,
+                "model": settings.depth_model,
+                "device": self.device,
+                "dtype": self.dtype,
+                "batch_size": settings.model_batch_size,
+                "chunk_frames": settings.model_chunk_frames,
                 "input_size": list(
-                    self.model.preprocess.input_size(self.inputs.height, self.inputs.width)
+                    Preprocess.read(settings.models_dir / settings.depth_model).input_size(
+                        self.inputs.height, self.inputs.width
+                    )
                 ),
-                "temporal_tolerance": self.temporal_tolerance,
+                "temporal_tolerance": settings.depth_temporal_tolerance,
             },
             alignment={
                 "method": "robust fit of 1/z = s*d + t to the solve's points per frame, "

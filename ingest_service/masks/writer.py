@@ -54,6 +54,23 @@ class MaskWriter:
         self.written.setdefault(folder, set()).add(index)
         self.area[folder] = self.area.get(folder, 0.0) + float(mask.mean())
 
+    def put_encoded(self, folder: str, index: int, data: bytes) -> None:
+        """An already encoded mask (one a worker wrote), published under `folder`."""
+        number = self.first + index
+        key = f"{self.prefix}{folder}/mask.{number:0{self.pad}d}.png"
+        self.files.append(put_output(self.store, key, data, media_type="image/png",
+                                     role="mask", frame=number))  # fmt: skip
+        self.written.setdefault(folder, set()).add(index)
+
+    def absorb(self, files: list[OutputFile], written: dict[str, list[int]],
+               area: dict[str, float]) -> None:  # fmt: skip
+        """What another writer (a chunk's, on another worker) wrote."""
+        self.files.extend(files)
+        for folder, indices in written.items():
+            self.written.setdefault(folder, set()).update(indices)
+        for folder, value in area.items():
+            self.area[folder] = self.area.get(folder, 0.0) + value
+
     def complete(self, folder: str) -> SequenceInfo:
         """Fill the frames `folder` has no mask for with empty ones; its sequence."""
         empty = np.zeros((self.height, self.width), bool)

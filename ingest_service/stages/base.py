@@ -25,6 +25,18 @@ from storage import ObjectStore
 R = TypeVar("R", bound=BaseModel)
 
 
+class Fanout(Protocol):
+    """Runs a model stage's chunks elsewhere, in parallel (GPU functions on Modal).
+
+    Chunks are named by the job id and frame ranges, never by data: each worker reads
+    its frames from the bucket and leaves its results under the job's work prefix.
+    """
+
+    def depth_chunks(self, job_id: str, ranges: list[tuple[int, int]]) -> list[Any]: ...
+
+    def mask_chunks(self, job_id: str, chunks: list[tuple[int, int, int]]) -> list[Any]: ...
+
+
 @dataclass
 class StageContext:
     job: JobRecord
@@ -34,6 +46,7 @@ class StageContext:
     scratch: Path
     check: Callable[[], None]
     progress: Progress = field(default_factory=NullProgress)
+    fanout: Fanout | None = None  # None: model chunks run here, one after another
 
     def result(self, name: str, kind: type[R]) -> R:
         run = self.job.stages.get(name)

@@ -29,7 +29,7 @@ from ingest_service.stages.base import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    inputs = _inputs(ctx)
+    inputs = depth_inputs(ctx)
     backend = _backend(ctx, inputs)
     prefix = f"{ctx.output_prefix}depth/"
     files = inputs.files
@@ -89,7 +89,7 @@ def run(ctx: StageContext) -> StageOutput:
     )
 
 
-def _inputs(ctx: StageContext) -> DepthInputs:
+def depth_inputs(ctx: StageContext) -> DepthInputs:
     frames = ctx.result("frames", FramesResult)
     camera = ctx.result("camera", CameraResult)
     keys = {f.key.rsplit("/", 1)[-1]: f.key for f in camera.files}
@@ -120,13 +120,5 @@ def _backend(ctx: StageContext, inputs: DepthInputs) -> DepthBackend:
         # Imported here: the neural backend loads torch, which the classical one never needs.
         from ingest_service.depth.neural import NeuralDepth
 
-        return NeuralDepth(
-            inputs,
-            models_dir=settings.models_dir,
-            model_name=settings.depth_model,
-            device=settings.model_device,
-            batch_size=settings.model_batch_size,
-            temporal_tolerance=settings.depth_temporal_tolerance,
-            keep_raw=settings.depth_keep_raw,
-        )
+        return NeuralDepth(inputs, settings)
     return ClassicalDepth(inputs, settings.depth_max_image_size)

@@ -16,6 +16,7 @@ from ingest_service.camera.solution import CameraSolution, SolveKind
 from ingest_service.errors import MasksUnavailableError
 from ingest_service.job_states import StageStatus
 from ingest_service.masks.classical import LABEL, moving_masks
+from ingest_service.masks.sam3 import ChunkTracks, chunk_plan, finalize, load_model, track_chunk
 from ingest_service.masks.writer import MaskWriter, label_for
 from ingest_service.settings import MasksBackend
 from ingest_service.stage_results import (
@@ -27,6 +28,7 @@ from ingest_service.stage_results import (
     OutputFile,
 )
 from ingest_service.stages.base import StageContext, StageOutput
+from ingest_service.work_area import clear, work_prefix
 
 
 def needs(backend: MasksBackend) -> tuple[str, ...]:
@@ -37,9 +39,7 @@ def needs(backend: MasksBackend) -> tuple[str, ...]:
 def run(ctx: StageContext) -> StageOutput:
     frames = ctx.result("frames", FramesResult)
     files = sorted(frames.files, key=lambda f: f.frame or 0)
-    writer = MaskWriter(ctx.store, f"{ctx.output_prefix}masks/", first=files[0].frame or 1,
-                        count=len(files), width=frames.sequence.width,
-                        height=frames.sequence.height)  # fmt: skip
+    writer = _writer(ctx, frames)
     ctx.progress.started("masks", len(files), "frames")
     if ctx.job.options.masks_backend is MasksBackend.SAM3:
         return _sam3(ctx, files, writer)
@@ -91,43 +91,60 @@ def _classical(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -
     return StageOutput(result=result, backend=result.backend, parameters=parameters)
 
 
-def _sam3(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> StageOutput:
-    # Imported here: only this backend loads torch.
-    from ingest_service.masks.sam3 import track_chunks
-    from ingest_service.models.catalogue import weights_dir
-    from ingest_service.models.runtime import pick_runtime
-    from ingest_service.models.sam3_video import Sam3Video
+def _writer(ctx: StageContext, frames: FramesResult) -> MaskWriter:
+    files = frames.files
+    first = min(f.frame or 1 for f in files)
+    return MaskWriter(ctx.store, f"{ctx.output_prefix}masks/", first=first, count=len(files),
+                      width=frames.sequence.width, height=frames.sequence.height)  # fmt: skip
 
-    settings = ctx.settings
-    prompts = ctx.job.options.mask_prompts
-    if not prompts:
-        raise MasksUnavailableError("the sam3 masks backend needs at least one text prompt")
-    # bfloat16 on a GPU: SAM 3's detector scores overflow float16's range.
-    runtime = pick_runtime(settings.model_device, half="bfloat16")
-    model = Sam3Video.load(weights_dir(settings.models_dir, settings.masks_model), runtime)
+
+def sam3_labels(prompts: list[str]) -> dict[str, str]:
     taken: set[str] = set()
-    labels = {p: label_for(p, taken) for p in dict.fromkeys(prompts)}
-    instances: dict[str, set[int]] = {p: set() for p in labels}
+    return {p: label_for(p, taken) for p in dict.fromkeys(prompts)}
+
+
+def sam3_chunk(ctx: StageContext, plan: tuple[int, int, int]) -> ChunkTracks:
+    """One chunk's tracking, in this process: what a GPU worker runs for its share."""
+    frames = ctx.result("frames", FramesResult)
+    files = sorted(frames.files, key=lambda f: f.frame or 0)
 
     def rgb(i: int) -> np.ndarray:
         bgr = to_display_8bit(ctx.store.get(files[i].key).data, files[i].key, ctx.scratch)
         out: np.ndarray = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         return out
 
-    empty = np.zeros((writer.height, writer.width), bool)
-    chunk, overlap = settings.masks_chunk_frames, settings.masks_chunk_overlap
-    for frame in track_chunks(model, rgb, len(files), list(labels), chunk=chunk, overlap=overlap):
-        combined = {p: empty.copy() for p in labels}
-        for plate_id, (prompt, mask) in frame.instances.items():
-            combined[prompt] |= mask
-            instances[prompt].add(plate_id)
-            writer.put(f"{labels[prompt]}/instance-{plate_id:02d}", frame.index, mask)
-        for prompt, mask in combined.items():
-            writer.put(labels[prompt], frame.index, mask)
-        ctx.progress.advanced()
-        ctx.check()
+    settings = ctx.settings
+    work = work_prefix(settings.state_prefix, ctx.job.job_id) + "masks/"
+    return track_chunk(load_model(settings), rgb, sam3_labels(ctx.job.options.mask_prompts),
+                       plan, settings.masks_chunk_overlap, _writer(ctx, frames), work)  # fmt: skip
+
+
+def _sam3(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> StageOutput:
+    settings = ctx.settings
+    prompts = ctx.job.options.mask_prompts
+    if not prompts:
+        raise MasksUnavailableError("the sam3 masks backend needs at least one text prompt")
+    labels = sam3_labels(prompts)
+    plans = chunk_plan(len(files), settings.masks_chunk_frames, settings.masks_chunk_overlap)
+    work = work_prefix(settings.state_prefix, ctx.job.job_id) + "masks/"
+    clear(ctx.store, work)  # what an interrupted attempt left
+    if ctx.fanout is None:
+        load_model(settings)  # a missing model fails before any frame is read
+        chunks = []
+        for plan in plans:
+            chunks.append(sam3_chunk(ctx, plan))
+            for _ in range(plan[1] - plan[2]):
+                ctx.progress.advanced()
+            ctx.check()
+    else:
+        chunks = ctx.fanout.mask_chunks(ctx.job.job_id, plans)
+        for _ in files:
+            ctx.progress.advanced()
+    instances = finalize(chunks, ctx.store, writer, labels, work)
+    clear(ctx.store, work)
+    device, dtype = chunks[0].device, chunks[0].dtype
     result = MasksResult(
-        backend=f"sam3-video ({settings.masks_model}, {runtime.dtype_name})",
+        backend=f"sam3-video ({settings.masks_model}, {dtype})",
         prompts=prompts,
         prompts_honoured=True,
         labels=[
@@ -135,9 +152,7 @@ def _sam3(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> Sta
                 label=label,
                 prompt=prompt,
                 combined=writer.complete(label),
-                instances=[
-                    writer.complete(f"{label}/instance-{i:02d}") for i in sorted(instances[prompt])
-                ],
+                instances=[writer.complete(f"{label}/instance-{i:02d}") for i in instances[prompt]],
                 coverage=writer.coverage(label),
             )
             for prompt, label in labels.items()
@@ -147,10 +162,11 @@ def _sam3(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> Sta
     parameters = {
         "backend": "sam3",
         "model": settings.masks_model,
-        "device": runtime.device_name,
-        "dtype": runtime.dtype_name,
+        "device": device,
+        "dtype": dtype,
         "chunk_frames": settings.masks_chunk_frames,
         "chunk_overlap": settings.masks_chunk_overlap,
+        "chunks": len(plans),
     }
     return StageOutput(result=result, backend=result.backend, parameters=parameters,
-                       device=runtime.device_name)  # fmt: skip
+                       device=device)  # fmt: skip

@@ -55,6 +55,11 @@ def test_masks_stage_finds_the_moving_box_through_solve_and_depth(tmp_path: Path
     assert record.state is JobState.PUBLISHED
     for name in ("camera", "depth", "masks"):
         assert record.stages[name].status is StageStatus.DONE, record.stages[name].error
+    # The moving box must not pull the solve: its tracks are rejected as outliers
+    # (with COLMAP's default 4 px tolerance, 4 solves in 10 found twice the focal length).
+    camera = record.stages["camera"].result
+    assert camera is not None
+    assert camera.summary()["focal_length_px"] == pytest.approx(F, rel=0.05)
     manifest = Manifest.model_validate_json(services.store.get(record.manifest_key).data)  # type: ignore[arg-type]
     details = manifest.stages["masks"].details
     assert details["prompts_honoured"] is False
@@ -69,4 +74,4 @@ def test_masks_stage_finds_the_moving_box_through_solve_and_depth(tmp_path: Path
         mask = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
         scores.append(iou(mask == 255, scene.render_all(cams[i], F, W, H, i)[2]))
-    assert np.mean(scores) > 0.5, scores
+    assert np.mean(scores) > 0.6, [round(s, 2) for s in scores]

@@ -10,11 +10,13 @@ import pytest
 
 from ingest_service.job_states import JobState, StageStatus
 from ingest_service.manifest import Manifest
-from ingest_service.masks.sam3 import track_chunks
+from ingest_service.masks.sam3 import chunk_plan, finalize, track_chunk
 from ingest_service.masks.stitch import Stitcher
-from ingest_service.masks.writer import label_for
+from ingest_service.masks.writer import MaskWriter, label_for
+from ingest_service.models.runtime import Runtime
 from ingest_service.models.sam3_video import Instance
 from ingest_service.sample_plate import make_plate
+from storage import LocalStore
 from tests.jobs import run_plate
 
 
@@ -27,6 +29,8 @@ def _disc(cx: int, cy: int, r: int = 10, size: tuple[int, int] = (60, 80)) -> np
 class ScriptedSessions:
     """Stands in for the model: each session numbers its objects from its own base, as
     separate SAM 3 sessions do, while the objects themselves move steadily."""
+
+    runtime = Runtime("cpu", "float32", "cpu")
 
     def __init__(self) -> None:
         self.sessions = 0
@@ -48,25 +52,39 @@ class ScriptedSessions:
             ]
 
 
-def test_chunks_overlap_and_keep_one_id_per_object_across_seams() -> None:
+def test_chunk_plan_overlaps_and_writes_each_frame_once() -> None:
+    assert chunk_plan(25, 10, 3) == [(0, 10, 0), (7, 17, 10), (14, 24, 17), (21, 25, 24)]
+    assert chunk_plan(5, 10, 3) == [(0, 5, 0)]
+
+
+def test_chunks_stitch_into_one_id_per_object_across_seams(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "bucket")
     model = ScriptedSessions()
-    frames = list(
-        track_chunks(
-            model,  # type: ignore[arg-type]
-            lambda i: np.full((60, 80, 3), i, np.uint8),
-            25,
-            ["person", "car"],
-            chunk=10,
-            overlap=3,
-        )
-    )
-    assert [f.index for f in frames] == list(range(25))  # each frame once, in order
-    assert model.sessions == 4  # 0-9, 7-16, 14-23, 21-24
-    ids = [sorted(f.instances) for f in frames]
-    assert all(i == ids[0] for i in ids) and len(ids[0]) == 3
-    assert frames[0].instances.keys() == frames[-1].instances.keys()
-    prompts = {pid: p for pid, (p, _) in frames[-1].instances.items()}
-    assert prompts == {pid: p for pid, (p, _) in frames[0].instances.items()}
+    labels = {"person": "person", "car": "car"}
+
+    def writer() -> MaskWriter:
+        return MaskWriter(store, "out/masks/", first=1001, count=25, width=80, height=60)
+
+    chunks = [
+        track_chunk(model, lambda i: np.full((60, 80, 3), i, np.uint8), labels,  # type: ignore[arg-type]
+                    plan, 3, writer(), "work/")
+        for plan in chunk_plan(25, 10, 3)
+    ]  # fmt: skip
+    assert model.sessions == 4
+    final = writer()
+    instances = finalize(chunks, store, final, labels, "work/")
+    assert instances == {"person": [1, 2], "car": [3]}
+    for folder in ("person", "car", "person/instance-01", "person/instance-02", "car/instance-03"):
+        sequence = final.complete(folder)
+        assert sequence.count == 25 and sequence.frame_range.first == 1001
+    # Instance 1 is the disc moving right in every frame, whichever chunk tracked it.
+    for index in (0, 9, 10, 16, 17, 24):
+        data = store.get(f"out/masks/person/instance-01/mask.{1001 + index}.png").data
+        mask = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) == 255
+        assert np.array_equal(mask, _disc(10 + 2 * index, 20))
+    # Each frame's combined mask was written once, by the chunk that owned the frame.
+    combined = [f for f in final.files if f.key.startswith("out/masks/person/mask.")]
+    assert sorted(f.frame for f in combined) == list(range(1001, 1026))
 
 
 def test_stitcher_needs_overlap_and_the_same_prompt() -> None:
