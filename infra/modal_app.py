@@ -5,10 +5,13 @@ One narrative file. The same pipeline code as on a workstation; this module only
     modal deploy infra/modal_app.py          # web endpoint, poller, functions
     modal run infra/modal_app.py --key incoming/sh0040.mov   # one object, from a laptop
 
+    modal run infra/modal_app.py::download_models            # weights into the Volume
+
 Secrets (create them first; see docs/MODAL-DEPLOYMENT.md):
   ingest-s3       AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (+ optional AWS_REGION,
                   AWS_ENDPOINT_URL for MinIO/R2) and INGEST_STORE=s3://<bucket>
   ingest-webhook  INGEST_WEBHOOK_TOKEN, INGEST_NOTIFY_SIGNING_KEY (+ INGEST_NOTIFY_URL, …)
+  ingest-hf       HF_TOKEN: a Hugging Face read token (SAM 3's weights are gated)
 """
 
 from __future__ import annotations
@@ -46,6 +49,34 @@ media_image = (
     .add_local_python_source(*OUR_PACKAGES)
 )  # fmt: skip
 
+# The model stages: CUDA torch (PyPI's default build) and transformers on the media stack.
+gpu_image = (
+    modal.Image.debian_slim(python_version=PYTHON)
+    .uv_pip_install(
+        "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3",
+        "boto3==1.43.11", "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
+        "av==18.1.0", "opencv-python-headless==5.0.0.93", "OpenEXR==3.5.3", "numpy==2.4.6",
+        "imageio-ffmpeg==0.8.1", "pycolmap==4.2.1", "usd-core==26.11",
+        "torch==2.11.0", "transformers==5.23.0", "safetensors==0.8.0",
+        "huggingface-hub==1.33.0",
+    )
+    .env({"INGEST_ENVIRONMENT": "production", "INGEST_MODELS_DIR": "/models",
+          "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "4"})
+    .add_local_python_source(*OUR_PACKAGES)
+)  # fmt: skip
+download_image = (
+    modal.Image.debian_slim(python_version=PYTHON)
+    .uv_pip_install("huggingface-hub==1.33.0", "pydantic==2.13.4", "pydantic-settings==2.16.3")
+    .add_local_python_source(*OUR_PACKAGES)
+)
+
+# --- Weights: a Volume, filled once by download_models, read by the GPU workers --------
+MODELS_DIR = "/models"
+models_volume = modal.Volume.from_name("ingest-models", create_if_missing=True)
+# First card in the list that has capacity; all hold SAM 3 with a few tracked objects
+# (31 GiB peak measured at 1080p with 8 objects).
+GPUS = ["H100", "A100-80GB", "L40S"]
+
 # --- Secrets -----------------------------------------------------------------------------
 s3_secret = modal.Secret.from_name(
     "ingest-s3", required_keys=["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "INGEST_STORE"]
@@ -54,6 +85,7 @@ webhook_secret = modal.Secret.from_name(
     "ingest-webhook", required_keys=["INGEST_WEBHOOK_TOKEN", "INGEST_NOTIFY_SIGNING_KEY"]
 )
 SECRETS = [s3_secret, webhook_secret]
+hf_secret = modal.Secret.from_name("ingest-hf", required_keys=["HF_TOKEN"])
 
 RETRIES = modal.Retries(max_retries=2, backoff_coefficient=2.0, initial_delay=10.0)
 
@@ -80,8 +112,28 @@ class ModalStages:
         self.call = call  # "local" in tests: same code path, no Modal account
 
     def run(self, spec, ctx):  # type: ignore[no-untyped-def]
-        function = camera_stage if spec.name == "camera" else media_stage
-        return getattr(function, self.call)(ctx.job.job_id, spec.name)
+        if spec.name in ("probe", "frames"):
+            return getattr(media_stage, self.call)(ctx.job.job_id, spec.name)
+        return getattr(camera_stage, self.call)(ctx.job.job_id, spec.name, self.call)
+
+
+class ModalFanout:
+    """A model stage's chunks, mapped over GPU workers; they pass keys, never frames."""
+
+    def __init__(self, call: str = "remote") -> None:
+        self.call = call
+
+    def depth_chunks(self, job_id: str, ranges: list[tuple[int, int]]) -> list:  # type: ignore[type-arg]
+        worker = DepthWorker()
+        if self.call == "local":
+            return [worker.predict.local(job_id, start, end) for start, end in ranges]
+        return list(worker.predict.map([job_id] * len(ranges), *zip(*ranges, strict=True)))
+
+    def mask_chunks(self, job_id: str, chunks: list[tuple[int, int, int]]) -> list:  # type: ignore[type-arg]
+        worker = MaskWorker()
+        if self.call == "local":
+            return [worker.track.local(job_id, *chunk) for chunk in chunks]
+        return list(worker.track.map([job_id] * len(chunks), *zip(*chunks, strict=True)))
 
 
 # --- The ways in ------------------------------------------------------------------------
@@ -128,11 +180,73 @@ def media_stage(job_id: str, stage: str):  # type: ignore[no-untyped-def]
 
 @app.function(image=media_image, secrets=SECRETS, cpu=8.0, memory=32768, timeout=6 * 3600,
               retries=RETRIES, max_containers=20)  # fmt: skip
-def camera_stage(job_id: str, stage: str):  # type: ignore[no-untyped-def]
-    """The camera solve: all cores, and memory for COLMAP's matches and bundle adjustment."""
+def camera_stage(job_id: str, stage: str, fanout_call: str = "remote"):  # type: ignore[no-untyped-def]
+    """camera, depth and masks: all cores, memory for COLMAP's matches and bundle
+    adjustment; the classical depth and masks run here, the neural ones map their chunks
+    over the GPU workers below and align and publish their results here."""
     from ingest_service.remote_stage import run_stage_for_job
 
-    return run_stage_for_job(_services(workers=8), job_id, stage)
+    return run_stage_for_job(_services(workers=8), job_id, stage,
+                             fanout=ModalFanout(fanout_call))  # fmt: skip
+
+
+def _reload_weights() -> None:
+    # The Volume may have been filled (download_models) since this container started.
+    if not modal.is_local():
+        models_volume.reload()
+
+
+@app.cls(image=gpu_image, secrets=SECRETS, gpu=GPUS, volumes={MODELS_DIR: models_volume},
+         timeout=3600, retries=RETRIES, max_containers=10, scaledown_window=120)  # fmt: skip
+class DepthWorker:
+    """Depth Anything V2 on a GPU: loaded once per container, then chunk after chunk."""
+
+    @modal.enter()
+    def load(self) -> None:
+        from ingest_service.depth.neural import load_model
+
+        _reload_weights()
+        self.services = _services()
+        load_model(self.services.settings)
+
+    @modal.method()
+    def predict(self, job_id: str, start: int, end: int):  # type: ignore[no-untyped-def]
+        from ingest_service.remote_stage import depth_chunk_for_job
+
+        return depth_chunk_for_job(self.services, job_id, start, end)
+
+
+@app.cls(image=gpu_image, secrets=SECRETS, gpu=GPUS, volumes={MODELS_DIR: models_volume},
+         timeout=3600, retries=RETRIES, max_containers=10, scaledown_window=120)  # fmt: skip
+class MaskWorker:
+    """SAM 3 video on a GPU: one overlapping chunk of frames per call."""
+
+    @modal.enter()
+    def load(self) -> None:
+        from ingest_service.masks.sam3 import load_model
+
+        _reload_weights()
+        self.services = _services()
+        load_model(self.services.settings)
+
+    @modal.method()
+    def track(self, job_id: str, start: int, end: int, first_written: int):  # type: ignore[no-untyped-def]
+        from ingest_service.remote_stage import mask_chunk_for_job
+
+        return mask_chunk_for_job(self.services, job_id, start, end, first_written)
+
+
+@app.function(image=download_image, secrets=[hf_secret], volumes={MODELS_DIR: models_volume},
+              timeout=3600)  # fmt: skip
+def download_models(names: str = "depth-anything-v2-small,sam3") -> list[str]:
+    """Snapshot models from the hub into the weights Volume, then commit it."""
+    from pathlib import Path
+
+    from ingest_service.models.catalogue import download
+
+    done = [str(download(n.strip(), Path(MODELS_DIR))) for n in names.split(",") if n.strip()]
+    models_volume.commit()
+    return done
 
 
 @app.local_entrypoint()

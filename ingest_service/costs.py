@@ -44,17 +44,23 @@ class Pricing:
     cpu_core_hour_usd: float
     gpu_hour_usd: dict[str, float]
 
-    def stage_cost(self, duration_s: float, cpu_cores: int, device: str) -> float:
-        """Wall time x (cores x CPU price + the GPU's price, when it ran on one)."""
-        hourly = cpu_cores * self.cpu_core_hour_usd
+    def stage_cost(
+        self, duration_s: float, cpu_cores: int, device: str, gpu_seconds: float | None = None
+    ) -> float:
+        """Wall time x cores x the CPU price, plus GPU time x the GPU's price.
+
+        GPU time is what the workers report (several may run at once); without it, the
+        stage's wall time.
+        """
+        cost = duration_s * cpu_cores * self.cpu_core_hour_usd
         gpu = gpu_hour_price(device, self.gpu_hour_usd) if device != "cpu" else None
         if gpu is not None:
-            hourly += gpu
-        return round(duration_s * hourly / 3600, 6)
+            cost += (duration_s if gpu_seconds is None else gpu_seconds) * gpu
+        return round(cost / 3600, 6)
 
     @property
     def basis(self) -> str:
         return (
-            f"wall time x (cores x {self.cpu_core_hour_usd} USD per core-hour + the GPU's "
-            f"hourly price from a table as of {PRICES_AS_OF})"
+            f"wall time x cores x {self.cpu_core_hour_usd} USD per core-hour, plus GPU "
+            f"seconds x the GPU's hourly price (table as of {PRICES_AS_OF})"
         )

@@ -66,6 +66,7 @@ class StageRun(BaseModel):
     duration_s: float
     device: str
     cpu_cores: int
+    gpu_seconds: float | None = None
     backend: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     result: StageResult | None = None

@@ -54,6 +54,9 @@ class ManifestStage(BaseModel):
     backend: str
     device: str
     cpu_cores: int
+    gpu_seconds: float | None = Field(
+        default=None, description="GPU time summed over the workers that ran the model"
+    )
     parameters: dict[str, Any]
     started_at: datetime
     finished_at: datetime
@@ -105,6 +108,7 @@ def build_manifest(record: JobRecord, *, pricing: Pricing) -> Manifest:
             backend=run.backend,
             device=run.device,
             cpu_cores=run.cpu_cores,
+            gpu_seconds=run.gpu_seconds,
             parameters=run.parameters,
             started_at=run.started_at,
             finished_at=run.finished_at,
@@ -117,7 +121,7 @@ def build_manifest(record: JobRecord, *, pricing: Pricing) -> Manifest:
     files = [f for run in record.stages.values() if run.result for f in run.result.outputs()]
     sequences = [s for run in record.stages.values() if run.result for s in run.result.sequences()]
     cost = {
-        name: pricing.stage_cost(run.duration_s, run.cpu_cores, run.device)
+        name: pricing.stage_cost(run.duration_s, run.cpu_cores, run.device, run.gpu_seconds)
         for name, run in record.stages.items()
     }
     return Manifest(

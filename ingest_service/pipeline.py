@@ -170,6 +170,7 @@ def _run_stage(
         METRICS.stage_finished(spec.name, "done", duration)
         outcome = {
             "status": StageStatus.DONE, "device": output.device, "cpu_cores": output.cpu_cores,
+            "gpu_seconds": output.gpu_seconds,
             "backend": output.backend, "parameters": output.parameters, "result": output.result,
         }  # fmt: skip
     run = StageRun.model_validate(

@@ -59,6 +59,7 @@ class DepthFrame:
 class DepthSummary:
     backend: str  # as the manifest names it
     aligned_to_solve: bool
+    gpu_seconds: float | None = None  # summed over GPU workers, when a GPU ran the model
     parameters: dict[str, Any] = field(default_factory=dict)
     alignment: dict[str, Any] | None = None
 

@@ -9,6 +9,7 @@ prediction into z-depth in the camera's units and yields it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from ingest_service.models.catalogue import weights_dir
 from ingest_service.models.depth_anything import DepthAnything, Preprocess
 from ingest_service.models.runtime import pick_runtime
 from ingest_service.settings import Settings
-from ingest_service.work_area import get_array, put_array, work_prefix
+from ingest_service.work_area import clear, get_array, put_array, work_prefix
 from storage import ObjectStore
 
 
@@ -86,6 +87,7 @@ class ChunkFits:
     device: str
     dtype: str
     fits: list[Fit | None]
+    seconds: float  # the worker's time on the chunk: what its GPU is billed for
 
 
 def predict_chunk(
@@ -97,6 +99,7 @@ def predict_chunk(
     predictions: Predictions,
 ) -> ChunkFits:
     """Frames [start, end): predictions kept, and each frame's fit to the solve."""
+    clock = time.perf_counter()
     fits: list[Fit | None] = []
     for first in range(start, end, batch_size):
         indices = list(range(first, min(end, first + batch_size)))
@@ -112,7 +115,8 @@ def predict_chunk(
             fits.append(fit_inverse_affine(d, z))
             inputs.ctx.progress.advanced()
         inputs.ctx.check()
-    return ChunkFits(model.runtime.device_name, model.runtime.dtype_name, fits)
+    return ChunkFits(model.runtime.device_name, model.runtime.dtype_name, fits,
+                     time.perf_counter() - clock)  # fmt: skip
 
 
 class NeuralDepth:
@@ -122,6 +126,7 @@ class NeuralDepth:
         self.fits: list[Fit | None] = []
         self.steps = 2 * len(inputs.files)
         self.device = self.dtype = ""
+        self.model_seconds = 0.0
 
     def _first_pass(self) -> Predictions:
         ctx, settings = self.inputs.ctx, self.settings
@@ -140,6 +145,7 @@ class NeuralDepth:
                 ctx.progress.advanced()
         self.fits = [fit for chunk in chunks for fit in chunk.fits]
         self.device, self.dtype = chunks[0].device, chunks[0].dtype
+        self.model_seconds = sum(chunk.seconds for chunk in chunks)
         return predictions
 
     def frames(self) -> Iterator[DepthFrame]:
@@ -164,6 +170,8 @@ class NeuralDepth:
                 filled=float(1.0 - valid.mean()),
                 raw=full if self.settings.depth_keep_raw else None,
             )
+        if isinstance(predictions, BucketPredictions):
+            clear(src.ctx.store, predictions.prefix)
 
     def summary(self) -> DepthSummary:
         fitted = [f for f in self.fits if f]
@@ -171,6 +179,7 @@ class NeuralDepth:
         return DepthSummary(
             backend=f"depth-anything-v2 ({settings.depth_model}, {self.dtype})",
             aligned_to_solve=True,
+            gpu_seconds=self.model_seconds if self.device != "cpu" else None,
             parameters={
                 "backend": "depth-anything",
                 "model": settings.depth_model,

@@ -12,6 +12,7 @@ chunks are back, `finalize` matches ids across each seam on the shared frames
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -60,6 +61,7 @@ class ChunkTracks:
     files: list[OutputFile] = field(default_factory=list)
     written: dict[str, list[int]] = field(default_factory=dict)
     area: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0  # the worker's time on the chunk: what its GPU is billed for
 
 
 def _small(mask: np.ndarray) -> np.ndarray:
@@ -83,6 +85,7 @@ def track_chunk(
     work: str,
 ) -> ChunkTracks:
     start, end, first_written = plan
+    clock = time.perf_counter()
     out = ChunkTracks(start, end, first_written, model.runtime.device_name,
                       model.runtime.dtype_name)  # fmt: skip
     session = None
@@ -108,6 +111,7 @@ def track_chunk(
             out.tail[index] = {x.object_id: _small(x.mask) for x in found}
     out.files, out.area = writer.files, writer.area
     out.written = {folder: sorted(done) for folder, done in writer.written.items()}
+    out.seconds = time.perf_counter() - clock
     return out
 
 

@@ -66,6 +66,7 @@ class StageOutput:
     parameters: dict[str, Any] = field(default_factory=dict)
     device: str = "cpu"
     cpu_cores: int = 1
+    gpu_seconds: float | None = None  # GPU time across workers, if a GPU did the work
 
 
 class StageRunner(Protocol):

@@ -85,7 +85,11 @@ def run(ctx: StageContext) -> StageOutput:
     )
     device = str(summary.parameters.get("device", "cpu"))
     return StageOutput(
-        result=result, backend=summary.backend, parameters=summary.parameters, device=device
+        result=result,
+        backend=summary.backend,
+        parameters=summary.parameters,
+        device=device,
+        gpu_seconds=summary.gpu_seconds,
     )
 
 

@@ -168,5 +168,6 @@ def _sam3(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> Sta
         "chunk_overlap": settings.masks_chunk_overlap,
         "chunks": len(plans),
     }
+    gpu_seconds = sum(c.seconds for c in chunks) if device != "cpu" else None
     return StageOutput(result=result, backend=result.backend, parameters=parameters,
-                       device=device)  # fmt: skip
+                       device=device, gpu_seconds=gpu_seconds)  # fmt: skip

@@ -43,3 +43,9 @@ def test_the_table_can_be_overridden_from_the_environment(
     monkeypatch.setenv("INGEST_GPU_HOUR_USD", '{"H100": 2.5}')
     settings = make_settings(tmp_path)  # type: ignore[arg-type]
     assert settings.pricing.gpu_hour_usd == {"H100": 2.5}
+
+
+def test_gpu_time_from_parallel_workers_is_billed_not_the_wall_time() -> None:
+    pricing = Pricing(cpu_core_hour_usd=0.0, gpu_hour_usd={"H100": 3.6})
+    # Four workers for 900 s each while the stage waited 900 s: 3600 GPU-seconds.
+    assert pricing.stage_cost(900, 8, "NVIDIA H100 80GB HBM3", gpu_seconds=3600) == 3.6
