@@ -22,6 +22,8 @@ import modal
 
 APP_NAME = os.environ.get("INGEST_MODAL_APP", "ingest-service")
 POLL_SCHEDULE = os.environ.get("INGEST_MODAL_POLL_CRON", "*/5 * * * *")
+# A domain of yours for the web endpoint (its DNS pointed at Modal first; see the docs).
+DOMAIN = os.environ.get("INGEST_MODAL_DOMAIN")
 PYTHON = "3.11"
 OUR_PACKAGES = ("storage", "ingest_service", "handlers", "infra")
 
@@ -139,7 +141,7 @@ class ModalFanout:
 # --- The ways in ------------------------------------------------------------------------
 @app.function(image=web_image, secrets=SECRETS, scaledown_window=300, timeout=60)
 @modal.concurrent(max_inputs=100)
-@modal.asgi_app()
+@modal.asgi_app(custom_domains=[DOMAIN] if DOMAIN else None)
 def web():  # type: ignore[no-untyped-def]
     """POST /events (S3 via SNS, EventBridge, MinIO) and GET /health."""
     from handlers.app import create_app
