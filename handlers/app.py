@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from handlers.admission import Admission, Gate
 from handlers.auth import check_token
+from handlers.dashboard.routes import dashboard
 from handlers.errors import EventAuthError, EventFormatError, SnsSignatureError
 from handlers.events.parse import Shape, load_json, parse_object_events, shape_of
 from handlers.events.sns import SnsEnvelope, parse_sns
@@ -71,6 +72,9 @@ def create_app(
     )
     app = FastAPI(title="ingest-service", docs_url=None, redoc_url=None)
     app.state.services = services
+    router, static = dashboard(gate)
+    app.include_router(router)
+    app.mount("/ui/static", static, name="static")
 
     @app.get("/health")
     def health() -> Health:

@@ -26,6 +26,8 @@ POLL_SCHEDULE = os.environ.get("INGEST_MODAL_POLL_CRON", "*/5 * * * *")
 DOMAIN = os.environ.get("INGEST_MODAL_DOMAIN")
 PYTHON = "3.11"
 OUR_PACKAGES = ("storage", "ingest_service", "handlers", "infra")
+# Our Python files, and the dashboard's page and scripts beside them.
+OUR_FILES = ~modal.FilePatternMatcher("**/*.py", "**/dashboard/static/*")
 
 app = modal.App(APP_NAME)
 
@@ -37,7 +39,7 @@ web_image = (
         "boto3==1.43.11", "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
     )
     .env({"INGEST_ENVIRONMENT": "production"})
-    .add_local_python_source(*OUR_PACKAGES)
+    .add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
 )  # fmt: skip
 media_image = (
     modal.Image.debian_slim(python_version=PYTHON)
@@ -48,7 +50,7 @@ media_image = (
         "imageio-ffmpeg==0.8.1", "pycolmap==4.2.1", "usd-core==26.11",
     )
     .env({"INGEST_ENVIRONMENT": "production", "OMP_NUM_THREADS": "8"})
-    .add_local_python_source(*OUR_PACKAGES)
+    .add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
 )  # fmt: skip
 
 # The model stages: CUDA torch (PyPI's default build) and transformers on the media stack.
@@ -64,12 +66,12 @@ gpu_image = (
     )
     .env({"INGEST_ENVIRONMENT": "production", "INGEST_MODELS_DIR": "/models",
           "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "4"})
-    .add_local_python_source(*OUR_PACKAGES)
+    .add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
 )  # fmt: skip
 download_image = (
     modal.Image.debian_slim(python_version=PYTHON)
     .uv_pip_install("huggingface-hub==1.33.0", "pydantic==2.13.4", "pydantic-settings==2.16.3")
-    .add_local_python_source(*OUR_PACKAGES)
+    .add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
 )
 
 # --- Weights: a Volume, filled once by download_models, read by the GPU workers --------

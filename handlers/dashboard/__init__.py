@@ -1,0 +1,1 @@
+"""The web dashboard: jobs live, one job's results, and browser upload into the drop zone."""

@@ -1,0 +1,191 @@
+"""The dashboard's routes: the page, its JSON API, live updates, uploads, signed files.
+
+Everything but the static assets and signed URLs needs the webhook token, as HTTP basic
+auth (any user name, the token as password), so a browser asks for it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from handlers.admission import Gate
+from handlers.auth import check_token
+from handlers.dashboard.signing import UrlSigner
+from handlers.dashboard.uploads import CompleteRequest, UploadError, UploadRequest, Uploads
+from handlers.dashboard.views import detail, frame_links, summary
+from handlers.errors import EventAuthError
+from ingest_service.errors import IngestError, JobNotFoundError
+from ingest_service.intake import options_for
+from ingest_service.job_record import JobRecord
+from storage import LocalStore, ObjectNotFoundError, StorageError
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+STREAM_INTERVAL_S = 1.0
+
+
+def _browser_authorised(request: Request) -> None:
+    try:
+        check_token(request.headers, request.app.state.services.settings.webhook_token)
+    except EventAuthError as exc:
+        raise HTTPException(
+            401, str(exc), headers={"WWW-Authenticate": 'Basic realm="ingest-service"'}
+        ) from exc
+
+
+Browser = Annotated[None, Depends(_browser_authorised)]
+
+
+def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
+    services = gate.services
+    store, ledger = services.store, services.ledger
+    signer = UrlSigner(services.settings.webhook_token)
+    uploads = Uploads(gate, signer)
+    router = APIRouter()
+
+    def link(key: str) -> str:
+        if isinstance(store, LocalStore):
+            return signer.url(f"/files/{key}")
+        return store.presign(key, expires_s=3600)
+
+    def job(job_id: str) -> JobRecord:
+        try:
+            return ledger.get(job_id)
+        except JobNotFoundError as exc:
+            raise HTTPException(404, f"no job {job_id}") from exc
+
+    @router.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    @router.get("/ui/", include_in_schema=False)
+    def page(_: Browser) -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    @router.get("/api/jobs")
+    def jobs(
+        _: Browser,
+        state: Annotated[str | None, Query(max_length=20)] = None,
+        shot: Annotated[str | None, Query(max_length=200)] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=200)] = 25,
+    ) -> dict[str, Any]:
+        records = [r for r in ledger.list()
+                   if (state is None or r.state.value == state)
+                   and (not shot or shot.lower() in (r.shot or r.source.key).lower())]  # fmt: skip
+        records.sort(key=lambda r: r.created_at, reverse=True)
+        start = (page - 1) * per_page
+        return {"jobs": [summary(r) for r in records[start : start + per_page]],
+                "page": page, "per_page": per_page, "total": len(records)}  # fmt: skip
+
+    @router.get("/api/jobs/{job_id}")
+    def job_detail(job_id: str, _: Browser) -> dict[str, Any]:
+        return detail(job(job_id), store, link)
+
+    @router.get("/api/jobs/{job_id}/frames/{index}")
+    def frame(job_id: str, index: int, _: Browser) -> dict[str, str | None]:
+        return frame_links(job(job_id), index, link)
+
+    @router.post("/api/jobs/{job_id}/retry")
+    def retry(job_id: str, _: Browser) -> dict[str, Any]:
+        record = job(job_id)
+        try:
+            record = ledger.allow_retry(job_id, options_for(services, record.source.key))
+        except IngestError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        gate.dispatcher.submit(job_id)
+        return summary(record)
+
+    @router.get("/api/stream")
+    async def stream(request: Request, _: Browser) -> StreamingResponse:
+        async def events() -> AsyncIterator[str]:
+            seen: dict[str, str] = {}
+            watching: set[str] = set()
+            yield "retry: 2000\n\n"
+            while not await request.is_disconnected():
+                changed = await run_in_threadpool(_changes, seen, watching)
+                for item in changed:
+                    yield f"event: job\ndata: {json.dumps(item)}\n\n"
+                if not changed:
+                    yield ": idle\n\n"  # keeps proxies from closing the stream
+                await asyncio.sleep(STREAM_INTERVAL_S)
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})  # fmt: skip
+
+    def _changes(seen: dict[str, str], watching: set[str]) -> list[dict[str, Any]]:
+        """Jobs that changed since the last look: the unfinished ones, and any that
+        just finished (read once more when they leave the unfinished index)."""
+        active = set(ledger.unfinished())
+        out = []
+        for job_id in sorted(active | watching):
+            try:
+                record = ledger.get(job_id)
+            except JobNotFoundError:
+                continue
+            stamp = record.updated_at.isoformat()
+            if seen.get(job_id) != stamp:
+                seen[job_id] = stamp
+                out.append(summary(record))
+        watching.clear()
+        watching.update(active)
+        return out
+
+    @router.post("/api/uploads")
+    def start_upload(body: UploadRequest, _: Browser) -> dict[str, Any]:
+        try:
+            return uploads.start(body)
+        except UploadError as exc:
+            raise HTTPException(exc.status, str(exc)) from exc
+
+    @router.post("/api/uploads/{upload_id}/complete")
+    def complete_upload(upload_id: str, body: CompleteRequest, _: Browser) -> dict[str, Any]:
+        try:
+            return uploads.complete(upload_id, body)
+        except StorageError as exc:
+            raise HTTPException(409, f"could not complete the upload: {exc}") from exc
+
+    @router.delete("/api/uploads/{upload_id}")
+    def abort_upload(upload_id: str, key: str, _: Browser) -> Response:
+        with contextlib.suppress(ObjectNotFoundError):  # already gone
+            uploads.abort(upload_id, key)
+        return Response(status_code=204)
+
+    @router.put("/api/uploads/{upload_id}/parts/{number}")
+    async def put_part(upload_id: str, number: int, request: Request, expires: int,
+                       sig: str) -> Response:  # fmt: skip
+        if not signer.valid(f"/api/uploads/{upload_id}/parts/{number}", expires, sig):
+            raise HTTPException(403, "this part URL is not valid (expired or altered)")
+        data = await request.body()
+        try:
+            etag = await run_in_threadpool(uploads.put_local_part, upload_id, number, data)
+        except UploadError as exc:
+            raise HTTPException(exc.status, str(exc)) from exc
+        except StorageError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return Response(status_code=200, headers={"ETag": etag})
+
+    @router.get("/files/{key:path}", include_in_schema=False)
+    def file(key: str, expires: int, sig: str) -> FileResponse:
+        if not isinstance(store, LocalStore) or not signer.valid(f"/files/{key}", expires, sig):
+            raise HTTPException(403, "this link is not valid (expired or altered)")
+        try:
+            path = store.path_for(key)
+        except StorageError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        if not path.is_file():
+            raise HTTPException(404, f"{key} is not in the bucket")
+        return FileResponse(path, filename=path.name if key.endswith(".json") else None)
+
+    return router, StaticFiles(directory=STATIC)

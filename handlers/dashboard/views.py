@@ -1,0 +1,164 @@
+"""What the dashboard shows of a job, as JSON: summaries for the list, details for a page.
+
+Only job records, manifests and camera.json are read (plain JSON): the web app never loads
+the media stack.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ingest_service.job_record import JobRecord
+from ingest_service.job_states import JobState
+from ingest_service.stage_results import (
+    CameraResult,
+    DepthResult,
+    FramesResult,
+    MasksResult,
+    ProbeResult,
+)
+from ingest_service.stages.table import plan
+from storage import ObjectNotFoundError, ObjectStore
+
+Link = Callable[[str], str]  # a key -> a URL the browser may fetch for a while
+
+
+def summary(record: JobRecord) -> dict[str, Any]:
+    """A job as the list and its live updates show it: every planned stage in order."""
+    try:
+        planned = [spec.name for spec in plan(record.options.stages, record.options)]
+    except Exception:  # noqa: BLE001 - an unknown stage is the job's own recorded error
+        planned = list(record.options.stages)
+    stages = []
+    for name in planned:
+        run = record.stages.get(name)
+        if run is not None:
+            stages.append({"name": name, "status": run.status.value,
+                           "duration_s": round(run.duration_s, 2),
+                           "error": run.error.message if run.error else None})  # fmt: skip
+        elif record.current_stage == name and record.state is JobState.RUNNING:
+            stages.append({"name": name, "status": "running", "duration_s": None, "error": None})
+        else:
+            stages.append({"name": name, "status": "pending", "duration_s": None, "error": None})
+    return {
+        "job_id": record.job_id,
+        "state": record.state.value,
+        "key": record.source.key,
+        "size": record.source.size,
+        "shot": record.shot,
+        "version": record.version,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "attempt": record.attempt,
+        "max_attempts": record.max_attempts,
+        "retry_possible": record.state is JobState.FAILED,
+        "current_stage": record.current_stage,
+        "error": record.error.message if record.error else None,
+        "stages": stages,
+    }
+
+
+def detail(record: JobRecord, store: ObjectStore, link: Link) -> dict[str, Any]:
+    out = summary(record)
+    probe = _result(record, "probe", ProbeResult)
+    frames = _result(record, "frames", FramesResult)
+    out["source"] = {
+        "bucket": record.source.bucket,
+        "key": record.source.key,
+        "size": record.source.size,
+        "etag": record.source.etag,
+        "version_id": record.source.version_id,
+    }
+    if probe:
+        out["source"].update(
+            codec=probe.codec, container=probe.container, width=probe.width,
+            height=probe.height, fps=f"{probe.fps.num}/{probe.fps.den}",
+            fps_value=round(probe.fps.num / probe.fps.den, 3), frame_count=probe.frame_count,
+            duration_s=probe.duration_s, timecode=probe.timecode, bit_depth=probe.bit_depth,
+        )  # fmt: skip
+    if frames:
+        out["frame_range"] = frames.sequence.frame_range.model_dump()
+    out["sequences"] = [
+        {"name": s.name, "prefix": s.prefix, "pattern": s.hash_pattern, "count": s.count,
+         "first": s.frame_range.first, "last": s.frame_range.last, "media_type": s.media_type}
+        for run in record.stages.values() if run.result for s in run.result.sequences()
+    ]  # fmt: skip
+    singles = [f for run in record.stages.values() if run.result
+               for f in run.result.outputs() if f.frame is None]  # fmt: skip
+    out["files"] = [{"key": f.key, "name": f.key.rsplit("/", 1)[-1], "size": f.size,
+                     "role": f.role, "url": link(f.key)} for f in singles]  # fmt: skip
+    out["manifest"] = (
+        {"key": record.manifest_key, "url": link(record.manifest_key)}
+        if record.manifest_key
+        else None
+    )
+    out["failure"] = (
+        {"key": record.failure_key, "url": link(record.failure_key)} if record.failure_key else None
+    )
+    out["deliveries"] = [d.model_dump(mode="json") for d in record.deliveries]
+    out["camera"] = camera_path(record, store)
+    out["layers"] = _layers(record)
+    return out
+
+
+def _layers(record: JobRecord) -> dict[str, str | None]:
+    """Which sequences the scrubber shows beside the frame."""
+    depth = _result(record, "depth", DepthResult)
+    masks = _result(record, "masks", MasksResult)
+    return {
+        "depth": "preview" if depth else None,
+        "mask": masks.labels[0].label if masks and masks.labels else None,
+    }
+
+
+def frame_links(record: JobRecord, index: int, link: Link) -> dict[str, str | None]:
+    """URLs of frame `index` (0-based) and its depth preview and mask, where they exist."""
+    out: dict[str, str | None] = {"frame": None, "depth": None, "mask": None}
+    frames = _result(record, "frames", FramesResult)
+    if frames is None:
+        return out
+    number = frames.sequence.frame_range.first + index
+    out["frame"] = _frame_key(frames.files, number, link)
+    depth = _result(record, "depth", DepthResult)
+    if depth:
+        out["depth"] = _frame_key([f for f in depth.files if f.role == "preview"], number, link)
+    masks = _result(record, "masks", MasksResult)
+    if masks and masks.labels:
+        combined = masks.labels[0].combined.prefix + "mask."
+        out["mask"] = _frame_key([f for f in masks.files if f.key.startswith(combined)],
+                                 number, link)  # fmt: skip
+    return out
+
+
+def _frame_key(files: list[Any], number: int, link: Link) -> str | None:
+    for f in files:
+        if f.frame == number:
+            return link(f.key)
+    return None
+
+
+def camera_path(record: JobRecord, store: ObjectStore) -> dict[str, Any] | None:
+    """Camera centres per frame from camera.json, for the top and side plots."""
+    camera = _result(record, "camera", CameraResult)
+    if camera is None:
+        return None
+    key = next((f.key for f in camera.files if f.key.endswith("/camera.json")), None)
+    if key is None:
+        return None
+    try:
+        doc = json.loads(store.get(key).data)
+    except (ObjectNotFoundError, ValueError):
+        return None
+    points = []
+    for frame in doc.get("frames", []):
+        m = frame["world_from_camera"]
+        points.append({"frame": frame["frame"], "x": m[0][3], "y": m[1][3], "z": m[2][3],
+                       "status": frame["status"]})  # fmt: skip
+    return {"kind": doc.get("kind"), "points": points}
+
+
+def _result(record: JobRecord, name: str, kind: type[Any]) -> Any:
+    run = record.stages.get(name)
+    return run.result if run is not None and isinstance(run.result, kind) else None

@@ -1,0 +1,138 @@
+"""Multipart uploads that a browser sends part by part, straight to the bucket.
+
+On S3 each part goes to a presigned URL, so the bytes never pass through our server. A
+folder store has no URLs of its own: the web app receives the parts and hands them to
+`LocalMultipart.put_part`, with the same shape (PUT a part, read back its ETag). Either
+way the object appears only when the upload is completed, whole, and never over an
+existing object (a plate in the drop zone is never replaced).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storage.base import ObjectInfo
+from storage.errors import InvalidKeyError, ObjectNotFoundError, PreconditionFailedError
+from storage.local import INTERNAL_DIR, LocalStore
+from storage.s3 import S3Store
+from storage.s3_errors import call
+
+MIN_PART = 5 * 1024 * 1024  # S3's smallest part, but for the last
+MAX_PARTS = 10_000
+
+
+@dataclass(frozen=True)
+class Part:
+    number: int
+    etag: str
+
+
+def _check_parts(parts: list[Part]) -> list[Part]:
+    numbers = [p.number for p in parts]
+    if not parts or numbers != sorted(set(numbers)) or numbers[0] < 1 or numbers[-1] > MAX_PARTS:
+        raise InvalidKeyError("parts must be numbered 1..10000, ascending, without repeats")
+    return parts
+
+
+class LocalMultipart:
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+        self.root = store.root / INTERNAL_DIR / "uploads"
+
+    def _folder(self, upload_id: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{32}", upload_id):
+            raise ObjectNotFoundError(f"no upload {upload_id!r}", key=upload_id)
+        folder = self.root / upload_id
+        if not folder.is_dir():
+            raise ObjectNotFoundError(f"no upload {upload_id!r} (completed or aborted?)",
+                                      key=upload_id)  # fmt: skip
+        return folder
+
+    def start(self, key: str, content_type: str | None = None) -> str:
+        self.store.path_for(key)  # the key's checks, before anything is written
+        upload_id = uuid.uuid4().hex
+        folder = self.root / upload_id
+        folder.mkdir(parents=True)
+        (folder / "upload.json").write_text(json.dumps({"key": key, "type": content_type}))
+        return upload_id
+
+    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
+        folder = self._folder(upload_id)
+        if not 1 <= number <= MAX_PARTS:
+            raise InvalidKeyError(f"part number {number} is outside 1..{MAX_PARTS}")
+        tmp = folder / f"{number}.tmp"
+        tmp.write_bytes(data)
+        tmp.replace(folder / f"{number}.part")  # a part sent again replaces the old one
+        return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
+
+    def complete(self, key: str, upload_id: str, parts: list[Part]) -> ObjectInfo:
+        folder = self._folder(upload_id)
+        meta = json.loads((folder / "upload.json").read_text())
+        if meta["key"] != key:
+            raise InvalidKeyError(f"upload {upload_id} is for {meta['key']!r}, not {key!r}")
+        joined = folder / "joined"
+        with joined.open("wb") as out:
+            for part in _check_parts(parts):
+                path = folder / f"{part.number}.part"
+                if not path.is_file():
+                    raise PreconditionFailedError(f"part {part.number} was never uploaded",
+                                                  key=key)  # fmt: skip
+                with path.open("rb") as src:
+                    digest = hashlib.md5(usedforsecurity=False)
+                    while chunk := src.read(8 * 1024 * 1024):
+                        digest.update(chunk)
+                        out.write(chunk)
+                if part.etag.strip('"') != digest.hexdigest():
+                    raise PreconditionFailedError(f"part {part.number} changed since it was "
+                                                  "sent (ETag mismatch)", key=key)  # fmt: skip
+        info = self.store.upload(key, joined, content_type=meta["type"], if_none_match=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        return info
+
+    def abort(self, key: str, upload_id: str) -> None:
+        shutil.rmtree(self._folder(upload_id), ignore_errors=True)
+
+
+class S3Multipart:
+    def __init__(self, store: S3Store) -> None:
+        self.store = store
+        self.client: Any = store.client
+
+    def start(self, key: str, content_type: str | None = None) -> str:
+        extra = {"ContentType": content_type} if content_type else {}
+        response = call("start upload", key, lambda: self.client.create_multipart_upload(
+            Bucket=self.store.bucket, Key=key, **extra))  # fmt: skip
+        return str(response["UploadId"])
+
+    def part_url(self, key: str, upload_id: str, number: int, *, expires_s: int = 3600) -> str:
+        params = {"Bucket": self.store.bucket, "Key": key, "UploadId": upload_id,
+                  "PartNumber": number}  # fmt: skip
+        return str(call("presign part", key, lambda: self.client.generate_presigned_url(
+            "upload_part", Params=params, ExpiresIn=expires_s)))  # fmt: skip
+
+    def complete(self, key: str, upload_id: str, parts: list[Part]) -> ObjectInfo:
+        body = {"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in _check_parts(parts)]}
+        # IfNoneMatch: a plate already in the drop zone under this name is never replaced.
+        call("complete upload", key, lambda: self.client.complete_multipart_upload(
+            Bucket=self.store.bucket, Key=key, UploadId=upload_id, MultipartUpload=body,
+            IfNoneMatch="*"))  # fmt: skip
+        return self.store.head(key)
+
+    def abort(self, key: str, upload_id: str) -> None:
+        call("abort upload", key, lambda: self.client.abort_multipart_upload(
+            Bucket=self.store.bucket, Key=key, UploadId=upload_id))  # fmt: skip
+
+
+def multipart_for(store: object) -> LocalMultipart | S3Multipart:
+    if isinstance(store, LocalStore):
+        return LocalMultipart(store)
+    if isinstance(store, S3Store):
+        return S3Multipart(store)
+    raise TypeError(f"no multipart uploads for {type(store).__name__}")

@@ -1,0 +1,194 @@
+"""The dashboard in headless Chromium against a real server and a folder bucket.
+
+Drag-and-drop a rendered plate, watch its job reach `published` live, open its page,
+scrub frames, see the camera plot, download the manifest. Screenshots go to
+`$INGEST_TEST_ARTIFACTS` (default: test-artifacts/). Needs Debian's chromium and
+chromium-driver (CI installs them); elsewhere the test is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from handlers.app import create_app
+from ingest_service.sample_scene import render_plate
+from ingest_service.services import Services
+from ingest_service.thread_dispatch import ThreadDispatcher
+from storage import LocalStore
+from tests.conftest import make_settings
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+TOKEN = "dashboard-test-token-0123456789"
+ARTIFACTS = Path(os.environ.get("INGEST_TEST_ARTIFACTS", "test-artifacts"))
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                       reason="needs chromium and chromedriver (apt install chromium chromium-driver)"),
+]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Services, ThreadDispatcher]]:
+    settings = make_settings(tmp_path, stages=["probe", "frames", "camera"], webhook_token=TOKEN)
+    services = Services.build(settings, store=LocalStore(tmp_path / "bucket"))
+    dispatcher = ThreadDispatcher(services, workers=1)
+    port = _free_port()
+    app = create_app(services, dispatcher)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not instance.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", services, dispatcher
+    instance.should_exit = True
+    thread.join(timeout=10)
+    dispatcher.shutdown(wait=True)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM  # type: ignore[assignment]
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync",
+                 "--window-size=1366,900"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(DRIVER))
+    # The dashboard asks for the token as basic auth; send it on every request.
+    basic = base64.b64encode(f"artist:{TOKEN}".encode()).decode()
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders",
+                           {"headers": {"Authorization": f"Basic {basic}"}})  # fmt: skip
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _drop(driver: object, selector: str, path: Path) -> None:
+    """Drag a local file onto an element: a file input the test adds feeds a DataTransfer
+    that a real drop event carries (WebDriver cannot drag from the desktop)."""
+    driver.execute_script(  # type: ignore[attr-defined]
+        "const i = document.createElement('input'); i.type = 'file'; i.id = 'test-drop-source';"
+        "i.style.display = 'none'; document.body.append(i);"
+    )
+    driver.find_element("id", "test-drop-source").send_keys(str(path))  # type: ignore[attr-defined]
+    driver.execute_script(  # type: ignore[attr-defined]
+        "const target = document.querySelector(arguments[0]);"
+        "const data = new DataTransfer();"
+        "data.items.add(document.getElementById('test-drop-source').files[0]);"
+        "for (const type of ['dragenter', 'dragover', 'drop']) {"
+        "  target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true,"
+        "                                           dataTransfer: data}));"
+        "}",
+        selector,
+    )
+
+
+def _wait(condition: object, timeout: float = 120.0, what: str = "") -> object:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()  # type: ignore[operator]
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_upload_watch_open_scrub_and_download(
+    server: tuple[str, Services, ThreadDispatcher], browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    base, services, _ = server
+    driver = browser
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    plate = tmp_path / "sh0100_orbit.mp4"
+    render_plate(plate, "orbit", frames=24, width=320, height=180, f=250.0)
+    not_footage = tmp_path / "notes.txt"
+    not_footage.write_text("not a plate")
+
+    driver.get(f"{base}/ui/#/upload")  # type: ignore[attr-defined]
+    _wait(lambda: driver.find_elements(By.ID, "dropzone"), 20, "the upload page")  # type: ignore[attr-defined]
+    # A file that is not footage is refused before any byte is sent.
+    _drop(driver, "#dropzone", not_footage)
+    refusal = _wait(lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, ".uploads .error")  # type: ignore[attr-defined]
+                             if "not a video file" in e.text], 10, "the refusal")  # fmt: skip
+    assert refusal
+    assert list(services.store.list("incoming/")) == []
+
+    driver.execute_script("document.getElementById('test-drop-source').remove()")  # type: ignore[attr-defined]
+    driver.find_element(By.NAME, "shot").send_keys("sq010/sh0100")  # type: ignore[attr-defined]
+    _drop(driver, "#dropzone", plate)
+    link = _wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".uploads a.job-link"), 60,  # type: ignore[attr-defined]
+                 "the upload to complete")  # fmt: skip
+    driver.save_screenshot(str(ARTIFACTS / "dashboard-upload.png"))  # type: ignore[attr-defined]
+    assert services.store.head("incoming/sh0100_orbit.mp4").size == plate.stat().st_size
+    sidecar = json.loads(services.store.get("incoming/sh0100_orbit.mp4.json").data)
+    assert sidecar["shot"] == "sq010/sh0100"
+
+    # The jobs list shows it, updated live as its stages run.
+    driver.get(f"{base}/ui/#/")  # type: ignore[attr-defined]
+    _wait(lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, "tbody .badge")  # type: ignore[attr-defined]
+                   if e.text == "published"], 240, "the job to be published")  # fmt: skip
+    assert "live" in driver.find_element(By.ID, "live").text  # type: ignore[attr-defined]
+    driver.save_screenshot(str(ARTIFACTS / "dashboard-jobs.png"))  # type: ignore[attr-defined]
+
+    # The job's page: facts, the scrubber, the camera plot, the manifest.
+    driver.find_element(By.CSS_SELECTOR, "tbody td a").click()  # type: ignore[attr-defined]
+    _wait(lambda: driver.find_elements(By.ID, "scrub"), 20, "the job page")  # type: ignore[attr-defined]
+    assert "sq010/sh0100/v001" in driver.find_element(By.TAG_NAME, "h1").text  # type: ignore[attr-defined]
+    frame = driver.find_element(By.CSS_SELECTOR, "img.frame")  # type: ignore[attr-defined]
+    _wait(lambda: driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", frame),  # type: ignore[attr-defined]
+          20, "the first frame")  # fmt: skip
+    first_src = frame.get_attribute("src")
+    slider = driver.find_element(By.ID, "scrub")  # type: ignore[attr-defined]
+    slider.send_keys(Keys.END)
+    _wait(lambda: driver.find_element(By.ID, "frame-number").text == "24", 10, "frame 24")  # type: ignore[attr-defined]
+    _wait(lambda: frame.get_attribute("src") != first_src and driver.execute_script(  # type: ignore[attr-defined]
+        "return arguments[0].complete && arguments[0].naturalWidth", frame), 20, "frame 24's image")  # fmt: skip
+    dots = driver.find_elements(By.CSS_SELECTOR, "#camera-plots figure:first-child svg .cam")  # type: ignore[attr-defined]
+    assert len(dots) == 24
+    # The current frame is marked on the path.
+    marker = driver.find_element(By.CSS_SELECTOR, "#camera-plots figure:first-child svg .current")  # type: ignore[attr-defined]
+    assert marker.get_attribute("cx") == dots[23].get_attribute("cx")
+    facts = driver.find_element(By.CSS_SELECTOR, "dl.facts").text  # type: ignore[attr-defined]
+    assert "320 × 180" in facts and "1–24 (24)" in facts
+    driver.save_screenshot(str(ARTIFACTS / "dashboard-job.png"))  # type: ignore[attr-defined]
+
+    href = driver.find_element(By.ID, "manifest-link").get_attribute("href")  # type: ignore[attr-defined]
+    manifest = driver.execute_async_script(  # type: ignore[attr-defined]
+        "fetch(arguments[0]).then(r => r.json()).then(arguments[1]);", href
+    )
+    assert manifest["shot"]["name"] == "sq010/sh0100"
+    assert manifest["shot"]["frame_count"] == 24
+
+    problems = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]  # type: ignore[attr-defined]
+    assert problems == []
