@@ -140,12 +140,43 @@ def setup_eventbridge(
     return report
 
 
+def setup_cors(s3: Any, *, bucket: str, origins: list[str]) -> list[str]:
+    """Let the dashboard's pages (at `origins`) PUT upload parts straight to the bucket
+    and read back each part's ETag. Other CORS rules on the bucket are kept."""
+    try:
+        rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    except s3.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchCORSConfiguration":
+            raise
+        rules = []
+    rules = [r for r in rules if r.get("ID") != "ingest-dashboard-uploads"]
+    rules.append({
+        "ID": "ingest-dashboard-uploads",
+        "AllowedOrigins": origins,
+        "AllowedMethods": ["PUT", "GET"],
+        "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag"],
+        "MaxAgeSeconds": 3600,
+    })  # fmt: skip
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    return [f"CORS: {', '.join(origins)} may upload parts to {bucket} and read their ETags"]
+
+
 def least_privilege_policy(
-    bucket: str, *, incoming: str, published: str, state: str
+    bucket: str, *, incoming: str, published: str, state: str, browser_uploads: bool = False
 ) -> dict[str, Any]:
     """What the service's credentials need: read the drop zone, write results and state,
-    and no way to delete or overwrite an incoming plate."""
+    and no way to delete an incoming plate. With `browser_uploads` the dashboard's
+    presigned uploads are signed with these credentials, so they may also create objects
+    in the drop zone; the service completes every upload with If-None-Match, so an
+    existing plate is still never replaced."""
     arn = f"arn:aws:s3:::{bucket}"
+    uploads = [{
+        "Sid": "BrowserUploadsIntoTheDropZone",
+        "Effect": "Allow",
+        "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+        "Resource": f"{arn}/{incoming}*",
+    }] if browser_uploads else []  # fmt: skip
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -175,6 +206,7 @@ def least_privilege_policy(
                 ],
                 "Resource": [f"{arn}/{published}*", f"{arn}/{state}*"],
             },
+            *uploads,
         ],
     }
 

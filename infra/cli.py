@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 from handlers.cli import add_serve
-from infra.aws_setup import least_privilege_policy, setup_eventbridge, setup_sns
+from infra.aws_setup import least_privilege_policy, setup_cors, setup_eventbridge, setup_sns
 from ingest_service.cli import EXIT_OK, EXIT_USAGE, Command
 from ingest_service.cli import main as domain_main
 from ingest_service.settings import load_settings
@@ -34,6 +34,15 @@ def add_aws(commands: Any, common: argparse.ArgumentParser) -> dict[str, Command
         "policy", parents=[common], help="print the least-privilege IAM policy for the service"
     )
     policy.add_argument("--bucket", required=True)
+    policy.add_argument("--browser-uploads", action="store_true",
+                        help="also allow the dashboard's uploads into the drop zone")  # fmt: skip
+    cors = actions.add_parser(
+        "cors", parents=[common], help="let the dashboard upload straight to the bucket"
+    )
+    cors.add_argument("--bucket", required=True)
+    cors.add_argument("--origin", action="append", required=True,
+                      help="the dashboard's origin, e.g. https://ingest.example.com")  # fmt: skip
+    cors.add_argument("--region", help="AWS region (default: the standard AWS lookup)")
     return {"aws": cmd_aws}
 
 
@@ -45,8 +54,14 @@ def cmd_aws(args: argparse.Namespace) -> int:
             incoming=settings.incoming_prefix,
             published=settings.published_prefix,
             state=settings.state_prefix,
+            browser_uploads=args.browser_uploads,
         )
         print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    if args.aws_command == "cors":
+        s3 = boto3.session.Session(region_name=args.region).client("s3")
+        for line in setup_cors(s3, bucket=args.bucket, origins=args.origin):
+            print(line)
         return EXIT_OK
     if settings.webhook_token is None:
         print(

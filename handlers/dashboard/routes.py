@@ -100,6 +100,8 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
     @router.post("/api/jobs/{job_id}/retry")
     def retry(job_id: str, _: Browser) -> dict[str, Any]:
         record = job(job_id)
+        if record.retry_allowed:
+            raise HTTPException(409, "a retry is already queued for this job")
         try:
             record = ledger.allow_retry(job_id, options_for(services, record.source.key))
         except IngestError as exc:

@@ -53,7 +53,9 @@ def summary(record: JobRecord) -> dict[str, Any]:
         "updated_at": record.updated_at.isoformat(),
         "attempt": record.attempt,
         "max_attempts": record.max_attempts,
-        "retry_possible": record.state is JobState.FAILED,
+        # Failed for good: a retry is the operator's call. (Failed with attempts left is
+        # already queued for the poller.)
+        "retry_possible": record.state is JobState.FAILED and not record.retry_allowed,
         "current_stage": record.current_stage,
         "error": record.error.message if record.error else None,
         "stages": stages,

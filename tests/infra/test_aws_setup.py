@@ -10,7 +10,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.aws_setup import least_privilege_policy, setup_eventbridge, setup_sns, suffix_filters
+from infra.aws_setup import (
+    least_privilege_policy,
+    setup_cors,
+    setup_eventbridge,
+    setup_sns,
+    suffix_filters,
+)
 from infra.cli import main
 
 BUCKET = "studio-plates"
@@ -132,6 +138,27 @@ def test_policy_never_lets_the_service_delete_plates() -> None:
         assert all("incoming/" not in r for r in statement["Resource"])
     read = next(s for s in doc["Statement"] if s["Sid"] == "ReadPlates")
     assert read["Resource"] == f"arn:aws:s3:::{BUCKET}/incoming/*"
+
+
+def test_browser_uploads_add_puts_to_the_drop_zone_but_never_deletes() -> None:
+    doc = least_privilege_policy(BUCKET, incoming="incoming/", published="published/",
+                                 state=".ingest/", browser_uploads=True)  # fmt: skip
+    uploads = next(s for s in doc["Statement"] if s["Sid"] == "BrowserUploadsIntoTheDropZone")
+    assert uploads["Resource"] == f"arn:aws:s3:::{BUCKET}/incoming/*"
+    assert "s3:DeleteObject" not in uploads["Action"]
+
+
+def test_cors_lets_the_dashboard_put_parts_and_keeps_other_rules(aws: dict[str, Any]) -> None:
+    s3 = aws["s3"]
+    other = {"ID": "theirs", "AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [other]})
+    for _ in range(2):  # idempotent
+        setup_cors(s3, bucket=BUCKET, origins=["https://ingest.example.com"])
+    rules = {r["ID"]: r for r in s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"]}
+    assert set(rules) == {"theirs", "ingest-dashboard-uploads"}
+    ours = rules["ingest-dashboard-uploads"]
+    assert ours["AllowedOrigins"] == ["https://ingest.example.com"]
+    assert "PUT" in ours["AllowedMethods"] and ours["ExposeHeaders"] == ["ETag"]
 
 
 def test_cli(

@@ -35,6 +35,10 @@ async function api(path, options = {}) {
   return body;
 }
 
+function show(...nodes) {
+  view.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
+}
+
 function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "";
 }
@@ -128,7 +132,7 @@ async function showJobs(params) {
     for (const key of ["state", "shot"]) if (form.get(key)) next.set(key, form.get(key));
     location.hash = `#/?${next}`;
   };
-  view.replaceChildren(
+  show(
     el("h1", { text: "Jobs" }),
     el("form", { class: "filters", onsubmit: filter, "aria-label": "Filter jobs" },
       el("label", {}, "State", el("select", { name: "state" },
@@ -283,7 +287,7 @@ function showUpload() {
     ondrop: (e) => { e.preventDefault(); zone.classList.remove("over"); start([...e.dataTransfer.files]); },
   }, el("strong", { text: "Drop plates here" }), el("div", { id: "drop-help", class: "muted",
     text: "or press Enter to choose files. Video files only; they go straight to the bucket's drop zone." }));
-  view.replaceChildren(
+  show(
     el("h1", { text: "Upload plates" }),
     el("div", { class: "options" },
       el("label", {}, "Shot (optional)", shot),
@@ -392,7 +396,7 @@ async function showJob(jobId) {
         el("div", { class: "overlay" }, under, maskImg)) : null);
     let plots = [];
     let pending = null;
-    const show = async (index) => {
+    const showFrame = async (index) => {
       number.textContent = String(job.frame_range.first + index);
       plots.forEach((p) => p.move(index));
       pending = index;
@@ -402,7 +406,7 @@ async function showJob(jobId) {
       if (links.depth) depthImg.src = links.depth;
       if (links.mask) maskImg.src = links.mask;
     };
-    slider.addEventListener("input", () => show(Number(slider.value)));
+    slider.addEventListener("input", () => showFrame(Number(slider.value)));
     parts.push(el("section", { "aria-labelledby": "scrub-h" }, el("h2", { id: "scrub-h", text: "Frames" }),
       el("div", { class: "scrubber" }, slider, el("span", {}, "frame ", number)), panels));
     if (job.camera && job.camera.points.length) {
@@ -416,7 +420,7 @@ async function showJob(jobId) {
           el("figure", {}, el("figcaption", { class: "muted", text: "Side (Z, Y)" }), plots[1].svg)),
         el("p", { class: "legend", text: `● solved frame  □ interpolated (${interpolated})  ◯ current frame` })));
     }
-    show(0);
+    showFrame(0);
   }
 
   const links = [];
@@ -433,7 +437,7 @@ async function showJob(jobId) {
         el("td", { text: d.target }), el("td", { text: d.ok ? `sent (${d.status ?? "ok"})` : `failed: ${d.error || d.status}` }),
         el("td", { text: when(d.at) })))))
       : el("p", { class: "muted", text: "None yet." })));
-  view.replaceChildren(...parts.filter(Boolean));
+  show(...parts);
 }
 
 // -- routing ------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ ARTIFACTS = Path(os.environ.get("INGEST_TEST_ARTIFACTS", "test-artifacts"))
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                       reason="needs chromium and chromedriver (apt install chromium chromium-driver)"),
+                       reason="needs chromium and chromium-driver (Debian packages)"),
 ]  # fmt: skip
 
 
@@ -147,7 +147,7 @@ def test_upload_watch_open_scrub_and_download(
     driver.execute_script("document.getElementById('test-drop-source').remove()")  # type: ignore[attr-defined]
     driver.find_element(By.NAME, "shot").send_keys("sq010/sh0100")  # type: ignore[attr-defined]
     _drop(driver, "#dropzone", plate)
-    link = _wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".uploads a.job-link"), 60,  # type: ignore[attr-defined]
+    _wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".uploads a.job-link"), 60,  # type: ignore[attr-defined]
                  "the upload to complete")  # fmt: skip
     driver.save_screenshot(str(ARTIFACTS / "dashboard-upload.png"))  # type: ignore[attr-defined]
     assert services.store.head("incoming/sh0100_orbit.mp4").size == plate.stat().st_size
@@ -159,6 +159,7 @@ def test_upload_watch_open_scrub_and_download(
     _wait(lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, "tbody .badge")  # type: ignore[attr-defined]
                    if e.text == "published"], 240, "the job to be published")  # fmt: skip
     assert "live" in driver.find_element(By.ID, "live").text  # type: ignore[attr-defined]
+    assert "null" not in driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
     driver.save_screenshot(str(ARTIFACTS / "dashboard-jobs.png"))  # type: ignore[attr-defined]
 
     # The job's page: facts, the scrubber, the camera plot, the manifest.
@@ -166,21 +167,21 @@ def test_upload_watch_open_scrub_and_download(
     _wait(lambda: driver.find_elements(By.ID, "scrub"), 20, "the job page")  # type: ignore[attr-defined]
     assert "sq010/sh0100/v001" in driver.find_element(By.TAG_NAME, "h1").text  # type: ignore[attr-defined]
     frame = driver.find_element(By.CSS_SELECTOR, "img.frame")  # type: ignore[attr-defined]
-    _wait(lambda: driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", frame),  # type: ignore[attr-defined]
-          20, "the first frame")  # fmt: skip
+    loaded = "return arguments[0].complete && arguments[0].naturalWidth"
+    _wait(lambda: driver.execute_script(loaded, frame), 20, "the first frame")  # type: ignore[attr-defined]
     first_src = frame.get_attribute("src")
     slider = driver.find_element(By.ID, "scrub")  # type: ignore[attr-defined]
     slider.send_keys(Keys.END)
     _wait(lambda: driver.find_element(By.ID, "frame-number").text == "24", 10, "frame 24")  # type: ignore[attr-defined]
-    _wait(lambda: frame.get_attribute("src") != first_src and driver.execute_script(  # type: ignore[attr-defined]
-        "return arguments[0].complete && arguments[0].naturalWidth", frame), 20, "frame 24's image")  # fmt: skip
+    _wait(lambda: frame.get_attribute("src") != first_src
+          and driver.execute_script(loaded, frame), 20, "frame 24's image")  # type: ignore[attr-defined]  # fmt: skip
     dots = driver.find_elements(By.CSS_SELECTOR, "#camera-plots figure:first-child svg .cam")  # type: ignore[attr-defined]
     assert len(dots) == 24
     # The current frame is marked on the path.
     marker = driver.find_element(By.CSS_SELECTOR, "#camera-plots figure:first-child svg .current")  # type: ignore[attr-defined]
     assert marker.get_attribute("cx") == dots[23].get_attribute("cx")
     facts = driver.find_element(By.CSS_SELECTOR, "dl.facts").text  # type: ignore[attr-defined]
-    assert "320 × 180" in facts and "1–24 (24)" in facts
+    assert "320 \u00d7 180" in facts and "1\u201324 (24)" in facts
     driver.save_screenshot(str(ARTIFACTS / "dashboard-job.png"))  # type: ignore[attr-defined]
 
     href = driver.find_element(By.ID, "manifest-link").get_attribute("href")  # type: ignore[attr-defined]
