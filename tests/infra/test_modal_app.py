@@ -187,3 +187,9 @@ def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
     ratio = np.median(depth / truth[14])
     assert np.mean(np.abs(depth / ratio - truth[14]) / truth[14]) < 0.03
     assert list(s3_env.list(f".ingest/work/{job_id}/")) == []
+
+
+def test_images_carry_the_dashboards_page_and_scripts(modal_app) -> None:  # type: ignore[no-untyped-def]
+    for kept in ("dashboard/static/app.js", "dashboard/static/index.html", "app.py"):
+        assert not modal_app.OUR_FILES(Path(kept)), kept
+    assert modal_app.OUR_FILES(Path("README.md"))

@@ -194,3 +194,28 @@ def test_on_s3_parts_go_straight_to_the_bucket(http_s3_store: S3Store, tmp_path:
     }).json()  # fmt: skip
     assert http_s3_store.head("incoming/plate.mp4").size == len(data)
     assert dispatcher.submitted == [done["job_id"]]
+
+
+@pytest.mark.slow
+def test_scrubber_layers_and_camera_path_of_a_full_job(tmp_path: Path) -> None:
+    """A plate with a moving box through camera, depth and masks: each frame has its
+    depth preview and mask, and the camera path has a point per frame."""
+    from ingest_service.sample_scene import render_plate
+
+    services = _services(tmp_path, LocalStore(tmp_path / "bucket"),
+                         stages=["probe", "frames", "camera", "depth", "masks"])  # fmt: skip
+    client = TestClient(create_app(services, RecordingDispatcher()))
+    plate = tmp_path / "mover.mp4"
+    render_plate(plate, "dolly", frames=24, width=320, height=180, f=250.0, mover=True)
+    ref = ref_for_local_file(services.store, plate, key="incoming/mover.mp4")
+    job_id = claim_plate(services, ref).record.job_id
+    pipeline.run(job_id, services)
+    job = client.get(f"/api/jobs/{job_id}", headers=BASIC).json()
+    assert job["layers"] == {"depth": "preview", "mask": "moving"}
+    assert len(job["camera"]["points"]) == 24 and job["camera"]["kind"] == "full"
+    assert {p["status"] for p in job["camera"]["points"]} == {"registered"}
+    links = client.get(f"/api/jobs/{job_id}/frames/10", headers=BASIC).json()
+    for layer, name in (("frame", "frame.0011.png"), ("depth", "preview.0011.png"),
+                        ("mask", "moving/mask.0011.png")):  # fmt: skip
+        assert links[layer] is not None and name in links[layer]
+        assert client.get(links[layer]).content[:4] == b"\x89PNG"
