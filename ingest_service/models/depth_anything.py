@@ -8,14 +8,18 @@ needed. The settings it uses come from the snapshot's preprocessor_config.json.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ingest_service.models.runtime import Runtime, loaded_once, require_torch
+from ingest_service.models.runtime import (
+    Runtime,
+    loaded_once,
+    preprocessor_config,
+    require_torch,
+)
 
 
 @dataclass(frozen=True)
@@ -27,10 +31,7 @@ class Preprocess:
 
     @classmethod
     def read(cls, folder: Path) -> Preprocess:
-        path = folder / "preprocessor_config.json"
-        if not path.is_file():
-            return cls()
-        raw = json.loads(path.read_text())
+        raw = preprocessor_config(folder)
         size = raw.get("size", {})
         return cls(
             size=int(min(size.get("height", 518), size.get("width", 518))),

@@ -6,9 +6,11 @@ neural backend is asked for: the classical backends and the web app never load t
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeVar
 
@@ -47,6 +49,12 @@ def pick_runtime(preference: Literal["auto", "cpu", "cuda"], *, half: str = "flo
     if preference != "cpu" and has_cuda:
         return Runtime("cuda", half, str(torch.cuda.get_device_name(0)))
     return Runtime("cpu", "float32", "cpu")
+
+
+def preprocessor_config(folder: Path) -> dict[str, Any]:
+    """The snapshot's preprocessor_config.json (sizes, mean, std), or {} without one."""
+    path = folder / "preprocessor_config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 _cache: dict[tuple[object, ...], object] = {}

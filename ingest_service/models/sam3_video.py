@@ -8,14 +8,18 @@ would pull in torchvision for that.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ingest_service.models.runtime import Runtime, loaded_once, require_torch
+from ingest_service.models.runtime import (
+    Runtime,
+    loaded_once,
+    preprocessor_config,
+    require_torch,
+)
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,7 @@ class Normalise:
 
     @classmethod
     def read(cls, folder: Path) -> Normalise:
-        path = folder / "preprocessor_config.json"
-        if not path.is_file():
-            return cls()
-        raw = json.loads(path.read_text())
+        raw = preprocessor_config(folder)
         return cls(tuple(raw.get("image_mean", cls.mean)), tuple(raw.get("image_std", cls.std)))
 
 
