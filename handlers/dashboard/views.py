@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ingest_service.errors import StageUnknownError
 from ingest_service.job_record import JobRecord
 from ingest_service.job_states import JobState
 from ingest_service.stage_results import (
@@ -19,7 +20,7 @@ from ingest_service.stage_results import (
     MasksResult,
     ProbeResult,
 )
-from ingest_service.stages.table import plan
+from ingest_service.stages.order import planned
 from storage import ObjectNotFoundError, ObjectStore
 
 Link = Callable[[str], str]  # a key -> a URL the browser may fetch for a while
@@ -28,11 +29,11 @@ Link = Callable[[str], str]  # a key -> a URL the browser may fetch for a while
 def summary(record: JobRecord) -> dict[str, Any]:
     """A job as the list and its live updates show it: every planned stage in order."""
     try:
-        planned = [spec.name for spec in plan(record.options.stages, record.options)]
-    except Exception:  # noqa: BLE001 - an unknown stage is the job's own recorded error
-        planned = list(record.options.stages)
+        names = planned(record.options.stages, record.options)
+    except StageUnknownError:  # the job's own recorded error says so
+        names = list(record.options.stages)
     stages = []
-    for name in planned:
+    for name in names:
         run = record.stages.get(name)
         if run is not None:
             stages.append({"name": name, "status": run.status.value,

@@ -31,11 +31,6 @@ from ingest_service.stages.base import StageContext, StageOutput
 from ingest_service.work_area import clear, work_prefix
 
 
-def needs(backend: MasksBackend) -> tuple[str, ...]:
-    """The stages a backend reads: the classical one needs the camera and depth."""
-    return ("frames",) if backend is MasksBackend.SAM3 else ("frames", "camera", "depth")
-
-
 def run(ctx: StageContext) -> StageOutput:
     frames = ctx.result("frames", FramesResult)
     files = sorted(frames.files, key=lambda f: f.frame or 0)

@@ -360,3 +360,12 @@ def test_shutdown_hands_the_job_back_between_stages(
     assert done.attempt == 1
     assert done.stages["probe"] == paused.stages["probe"]
     assert job_id not in set(services.ledger.unfinished())
+
+
+def test_the_light_stage_order_matches_the_stage_table() -> None:
+    """The web app plans from `stages.order` (no media imports); it must agree."""
+    from ingest_service.stages.order import ORDER, needs
+
+    assert tuple(spec.name for spec in table.STAGES) == ORDER
+    for spec in table.STAGES:
+        assert spec.requires == needs(spec.name, None)
