@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 
 from handlers.app import create_app
+from handlers.dashboard.uploads import UploadError
 from ingest_service.sample_scene import render_plate
 from ingest_service.services import Services
 from ingest_service.thread_dispatch import ThreadDispatcher
@@ -48,7 +49,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Services, ThreadDispatcher]]:
-    settings = make_settings(tmp_path, stages=["probe", "frames", "camera"], webhook_token=TOKEN)
+    settings = make_settings(tmp_path, stages=["probe", "frames", "camera", "depth", "masks"],
+                             webhook_token=TOKEN)  # fmt: skip
     services = Services.build(settings, store=LocalStore(tmp_path / "bucket"))
     dispatcher = ThreadDispatcher(services, workers=1)
     port = _free_port()
@@ -122,7 +124,10 @@ def _wait(condition: object, timeout: float = 120.0, what: str = "") -> object:
 
 
 def test_upload_watch_open_scrub_and_download(
-    server: tuple[str, Services, ThreadDispatcher], browser: object, tmp_path: Path
+    server: tuple[str, Services, ThreadDispatcher],
+    browser: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -145,12 +150,26 @@ def test_upload_watch_open_scrub_and_download(
     assert list(services.store.list("incoming/")) == []
 
     driver.execute_script("document.getElementById('test-drop-source').remove()")  # type: ignore[attr-defined]
+    # The first part's first attempt fails in the bucket: the page sends that part again.
+    from handlers.dashboard.uploads import Uploads
+
+    calls: list[int] = []
+    real_put = Uploads.put_local_part
+
+    def flaky(self: Uploads, upload_id: str, number: int, data: bytes) -> str:
+        calls.append(number)
+        if calls.count(number) == 1 and number == 1:
+            raise UploadError(503, "the bucket is busy")
+        return real_put(self, upload_id, number, data)
+
+    monkeypatch.setattr(Uploads, "put_local_part", flaky)
     driver.find_element(By.NAME, "shot").send_keys("sq010/sh0100")  # type: ignore[attr-defined]
     _drop(driver, "#dropzone", plate)
     _wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".uploads a.job-link"), 60,  # type: ignore[attr-defined]
                  "the upload to complete")  # fmt: skip
     driver.save_screenshot(str(ARTIFACTS / "dashboard-upload.png"))  # type: ignore[attr-defined]
     assert services.store.head("incoming/sh0100_orbit.mp4").size == plate.stat().st_size
+    assert calls == [1, 1]  # one part, sent twice: the failure was retried, alone
     sidecar = json.loads(services.store.get("incoming/sh0100_orbit.mp4.json").data)
     assert sidecar["shot"] == "sq010/sh0100"
 
@@ -175,6 +194,10 @@ def test_upload_watch_open_scrub_and_download(
     _wait(lambda: driver.find_element(By.ID, "frame-number").text == "24", 10, "frame 24")  # type: ignore[attr-defined]
     _wait(lambda: frame.get_attribute("src") != first_src
           and driver.execute_script(loaded, frame), 20, "frame 24's image")  # type: ignore[attr-defined]  # fmt: skip
+    for layer in ("img.depth", "img.mask"):  # depth preview and mask beside the frame
+        image = driver.find_element(By.CSS_SELECTOR, layer)  # type: ignore[attr-defined]
+        _wait(lambda image=image: driver.execute_script(loaded, image), 20, layer)  # type: ignore[attr-defined]
+        assert "0024" in image.get_attribute("src")
     dots = driver.find_elements(By.CSS_SELECTOR, "#camera-plots figure:first-child svg .cam")  # type: ignore[attr-defined]
     assert len(dots) == 24
     # The current frame is marked on the path.
@@ -191,5 +214,7 @@ def test_upload_watch_open_scrub_and_download(
     assert manifest["shot"]["name"] == "sq010/sh0100"
     assert manifest["shot"]["frame_count"] == 24
 
-    problems = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]  # type: ignore[attr-defined]
-    assert problems == []
+    log = driver.get_log("browser")  # type: ignore[attr-defined]
+    injected = [e for e in log if "/parts/1?" in e["message"] and "503" in e["message"]]
+    assert len(injected) == 1  # Chrome logs the failure we caused; nothing else went wrong
+    assert [e for e in log if e["level"] == "SEVERE" and e not in injected] == []
