@@ -155,6 +155,8 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
     def complete_upload(upload_id: str, body: CompleteRequest, _: Browser) -> dict[str, Any]:
         try:
             return uploads.complete(upload_id, body)
+        except UploadError as exc:
+            raise HTTPException(exc.status, str(exc)) from exc
         except StorageError as exc:
             raise HTTPException(409, f"could not complete the upload: {exc}") from exc
 

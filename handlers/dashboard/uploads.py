@@ -48,6 +48,7 @@ class PartDone(BaseModel):
 class CompleteRequest(BaseModel):
     key: str
     parts: list[PartDone] = Field(min_length=1, max_length=MAX_PARTS)
+    options: dict[str, Any] | None = None  # the same options as at the start
 
 
 class Uploads:
@@ -58,21 +59,17 @@ class Uploads:
         self.multipart = multipart_for(self.services.store)
 
     def start(self, request: UploadRequest) -> dict[str, Any]:
-        settings, store = self.services.settings, self.services.store
+        settings = self.services.settings
         name = request.name.replace("\\", "/").rsplit("/", 1)[-1].strip()
         key = f"{settings.incoming_prefix}{name}"
         kind = classify(key, settings)
         if kind is not Kind.PLATE:
             raise UploadError(400, f"{name}: {kind}; drop a video file (.mov, .mp4, .mxf, …)")
-        options = self._options(request.options)
+        options = self._options(request.options)  # checked now, written on completion
         for existing in (key, sidecar_key(key) if options else None):
             if existing and self._exists(existing):
                 raise UploadError(409, f"{existing.rsplit('/', 1)[-1]} is already in the drop "
                                        "zone; rename the file to upload it again")  # fmt: skip
-        if options is not None:
-            # Written first, so the claim that follows the upload reads it.
-            store.put(sidecar_key(key), options.model_dump_json(exclude_none=True).encode(),
-                      content_type="application/json", if_none_match=True)  # fmt: skip
         part_size = max(PART_SIZE, math.ceil(request.size / MAX_PARTS / 2**20) * 2**20)
         count = max(1, math.ceil(request.size / part_size))
         upload_id = self.multipart.start(key, request.content_type)
@@ -81,6 +78,14 @@ class Uploads:
 
     def complete(self, upload_id: str, request: CompleteRequest) -> dict[str, Any]:
         parts = [Part(p.number, p.etag) for p in request.parts]
+        options = self._options(request.options)
+        if options is not None:
+            # Written only now (an abandoned upload leaves nothing behind in the drop zone,
+            # where nothing is ever deleted), and before the plate, so its claim reads it.
+            self.services.store.put(
+                sidecar_key(request.key), options.model_dump_json(exclude_none=True).encode(),
+                content_type="application/json", if_none_match=True,
+            )  # fmt: skip
         info = self.multipart.complete(request.key, upload_id, parts)
         ref = ObjectRef(bucket=self.services.store.bucket, key=request.key, etag=info.etag,
                         size=info.size, version_id=info.version_id)  # fmt: skip

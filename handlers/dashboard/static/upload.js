@@ -89,7 +89,8 @@ async function uploadFile(file, options, item) {
     await Promise.all(Array.from({ length: PARALLEL_PARTS }, worker));
     const done = await api(`/api/uploads/${ticket.upload_id}/complete`, {
       method: "POST",
-      body: JSON.stringify({ key: ticket.key, parts: etags.map((etag, i) => ({ number: i + 1, etag })) }),
+      body: JSON.stringify({ key: ticket.key, options,
+        parts: etags.map((etag, i) => ({ number: i + 1, etag })) }),
     });
     bar.value = 1;
     say("");

@@ -60,8 +60,7 @@ def test_a_plate_uploaded_in_parts_is_claimed_with_its_options(local, tmp_path: 
     }).json()  # fmt: skip
     assert ticket["key"] == "incoming/A001_C002.MOV"
     assert ticket["part_size"] == 8 * MIB and len(ticket["part_urls"]) == 2
-    sidecar = json.loads(services.store.get("incoming/A001_C002.MOV.json").data)
-    assert sidecar == {"shot": "sq010/sh0020", "mask_prompts": ["person", "dog"]}
+    assert list(services.store.list("incoming/")) == []  # nothing until it completes
     etags = []
     for n, url in enumerate(ticket["part_urls"]):
         part = data[n * ticket["part_size"] : (n + 1) * ticket["part_size"]]
@@ -70,10 +69,14 @@ def test_a_plate_uploaded_in_parts_is_claimed_with_its_options(local, tmp_path: 
         etags.append(response.headers["etag"])
     # A failed part is sent again on its own; the other part stays.
     assert client.put(ticket["part_urls"][1], content=data[8 * MIB :]).status_code == 200
+    options = {"shot": "sq010/sh0020", "mask_prompts": ["person", "dog"], "stages": []}
     done = client.post(f"/api/uploads/{ticket['upload_id']}/complete", headers=BASIC, json={
-        "key": ticket["key"], "parts": [{"number": i + 1, "etag": e} for i, e in enumerate(etags)],
+        "key": ticket["key"], "options": options,
+        "parts": [{"number": i + 1, "etag": e} for i, e in enumerate(etags)],
     }).json()  # fmt: skip
     assert services.store.get("incoming/A001_C002.MOV").data == data
+    sidecar = json.loads(services.store.get("incoming/A001_C002.MOV.json").data)
+    assert sidecar == {"shot": "sq010/sh0020", "mask_prompts": ["person", "dog"]}
     assert done["state"] == "claimed" and dispatcher.submitted == [done["job_id"]]
     record = services.ledger.get(done["job_id"])
     assert record.options.shot == "sq010/sh0020" and record.options.mask_prompts == [
