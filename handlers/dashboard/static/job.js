@@ -4,11 +4,15 @@ import { api, badge, el, show, size, stageChips, when } from "./dom.js";
 import { listeners } from "./live.js";
 import { plot } from "./plot.js";
 
+const signature = (job) => JSON.stringify([job.state, job.stages]);
+
 export async function showJob(jobId) {
   const job = await api(`/api/jobs/${jobId}`);
   listeners.clear();
   listeners.add((update) => {
-    if (update.job_id === jobId && update.updated_at !== job.updated_at) showJob(jobId);
+    // Redraw only when the state or a stage changed: a recorded notification, say,
+    // must not reset the scrubber under the user's hand.
+    if (update.job_id === jobId && signature(update) !== signature(job)) showJob(jobId);
   });
   const count = job.frame_range ? job.frame_range.last - job.frame_range.first + 1 : 0;
   const parts = [

@@ -113,6 +113,14 @@ def _drop(driver: object, selector: str, path: Path) -> None:
     )
 
 
+def _texts(driver: object, selector: str) -> list[str]:
+    """Texts of the matching elements, read in one step: live updates replace rows, so
+    element handles found a moment earlier may already be gone."""
+    return driver.execute_script(  # type: ignore[attr-defined,no-any-return]
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)", selector
+    )
+
+
 def _wait(condition: object, timeout: float = 120.0, what: str = "") -> object:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -144,9 +152,9 @@ def test_upload_watch_open_scrub_and_download(
     _wait(lambda: driver.find_elements(By.ID, "dropzone"), 20, "the upload page")  # type: ignore[attr-defined]
     # A file that is not footage is refused before any byte is sent.
     _drop(driver, "#dropzone", not_footage)
-    refusal = _wait(lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, ".uploads .error")  # type: ignore[attr-defined]
-                             if "not a video file" in e.text], 10, "the refusal")  # fmt: skip
-    assert refusal
+    refused = _wait(lambda: any("not a video file" in t for t in _texts(driver, ".uploads .error")),
+                    10, "the refusal")  # fmt: skip
+    assert refused
     assert list(services.store.list("incoming/")) == []
 
     driver.execute_script("document.getElementById('test-drop-source').remove()")  # type: ignore[attr-defined]
@@ -175,14 +183,14 @@ def test_upload_watch_open_scrub_and_download(
 
     # The jobs list shows it, updated live as its stages run.
     driver.get(f"{base}/ui/#/")  # type: ignore[attr-defined]
-    _wait(lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, "tbody .badge")  # type: ignore[attr-defined]
-                   if e.text == "published"], 240, "the job to be published")  # fmt: skip
+    _wait(lambda: "published" in _texts(driver, "tbody .badge"), 240, "the job to be published")
     assert "live" in driver.find_element(By.ID, "live").text  # type: ignore[attr-defined]
     assert "null" not in driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
     driver.save_screenshot(str(ARTIFACTS / "dashboard-jobs.png"))  # type: ignore[attr-defined]
 
     # The job's page: facts, the scrubber, the camera plot, the manifest.
-    driver.find_element(By.CSS_SELECTOR, "tbody td a").click()  # type: ignore[attr-defined]
+    href = driver.execute_script("return document.querySelector('tbody td a').href")  # type: ignore[attr-defined]
+    driver.get(href)  # type: ignore[attr-defined]
     _wait(lambda: driver.find_elements(By.ID, "scrub"), 20, "the job page")  # type: ignore[attr-defined]
     assert "sq010/sh0100/v001" in driver.find_element(By.TAG_NAME, "h1").text  # type: ignore[attr-defined]
     frame = driver.find_element(By.CSS_SELECTOR, "img.frame")  # type: ignore[attr-defined]
