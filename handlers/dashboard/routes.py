@@ -73,6 +73,13 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
     def page(_: Browser) -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
+    @router.get("/api/defaults")
+    def defaults(_: Browser) -> dict[str, Any]:
+        """What a plate gets without a sidecar, so the upload form starts from it."""
+        settings = services.settings
+        return {"stages": list(settings.stages), "mask_prompts": list(settings.mask_prompts),
+                "incoming_prefix": settings.incoming_prefix}  # fmt: skip
+
     @router.get("/api/jobs")
     def jobs(
         _: Browser,

@@ -11,7 +11,7 @@ async function route() {
   const hash = location.hash || "#/";
   try {
     if (hash.startsWith("#/job/")) await showJob(decodeURIComponent(hash.slice(6)));
-    else if (hash.startsWith("#/upload")) showUpload();
+    else if (hash.startsWith("#/upload")) await showUpload();
     else await showJobs(new URLSearchParams(hash.split("?")[1] || ""));
   } catch (error) {
     view.replaceChildren(el("p", { class: "error", role: "alert", text: `Could not load: ${error.message}` }));

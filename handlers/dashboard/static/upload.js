@@ -103,22 +103,25 @@ async function uploadFile(file, options, item) {
   }
 }
 
-export function showUpload() {
+export async function showUpload() {
   listeners.clear();
+  const defaults = await api("/api/defaults");
   const list = el("ul", { class: "uploads", "aria-live": "polite" });
   const picker = el("input", { type: "file", multiple: true, hidden: true, id: "file-input",
     accept: FOOTAGE.join(",") });
   const shot = el("input", { type: "text", name: "shot", placeholder: "from the file name" });
-  const prompts = el("input", { type: "text", name: "prompts", placeholder: "person, car" });
+  const prompts = el("input", { type: "text", name: "prompts",
+    placeholder: defaults.mask_prompts.join(", ") });
   const stageBoxes = STAGES.map((name) => el("input", { type: "checkbox", name: "stages", value: name,
-    checked: name !== "masks" }));
+    checked: defaults.stages.includes(name) }));
   const options = () => {
     const out = {};
     if (shot.value.trim()) out.shot = shot.value.trim();
     const asked = prompts.value.split(",").map((p) => p.trim()).filter(Boolean);
     if (asked.length) out.mask_prompts = asked;
+    // Stages go in the sidecar only when they differ from what the service runs anyway.
     const stages = stageBoxes.filter((b) => b.checked).map((b) => b.value);
-    if (stages.length !== STAGES.length - 1 || !stages.includes("depth") || stages.includes("masks")) {
+    if (stages.join() !== STAGES.filter((s) => defaults.stages.includes(s)).join()) {
       out.stages = stages;
     }
     return out;

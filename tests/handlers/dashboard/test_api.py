@@ -50,6 +50,13 @@ def test_the_page_and_api_ask_for_the_token_as_basic_auth(local) -> None:  # typ
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"
 
 
+def test_the_upload_form_starts_from_the_services_defaults(local) -> None:  # type: ignore[no-untyped-def]
+    client, services, _ = local
+    defaults = client.get("/api/defaults", headers=BASIC).json()
+    assert defaults == {"stages": ["probe", "frames"], "mask_prompts": ["person"],
+                        "incoming_prefix": "incoming/"}  # fmt: skip
+
+
 def test_a_plate_uploaded_in_parts_is_claimed_with_its_options(local, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     client, services, dispatcher = local
     data = bytes(range(256)) * (36 * 1024 + 7)  # 9 MiB and a bit: two parts

@@ -171,6 +171,12 @@ def test_upload_watch_open_scrub_and_download(
         return real_put(self, upload_id, number, data)
 
     monkeypatch.setattr(Uploads, "put_local_part", flaky)
+    # The form starts from the service's own defaults (here every stage, masks included).
+    boxes = driver.execute_script(  # type: ignore[attr-defined]
+        "return [...document.querySelectorAll('input[name=stages]')].filter(b => b.checked)"
+        ".map(b => b.value)"
+    )
+    assert boxes == ["probe", "frames", "camera", "depth", "masks"]
     driver.find_element(By.NAME, "shot").send_keys("sq010/sh0100")  # type: ignore[attr-defined]
     _drop(driver, "#dropzone", plate)
     _wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".uploads a.job-link"), 60,  # type: ignore[attr-defined]
@@ -179,7 +185,7 @@ def test_upload_watch_open_scrub_and_download(
     assert services.store.head("incoming/sh0100_orbit.mp4").size == plate.stat().st_size
     assert calls == [1, 1]  # one part, sent twice: the failure was retried, alone
     sidecar = json.loads(services.store.get("incoming/sh0100_orbit.mp4.json").data)
-    assert sidecar["shot"] == "sq010/sh0100"
+    assert sidecar == {"shot": "sq010/sh0100"}  # the stages were left as they come
 
     # The jobs list shows it, updated live as its stages run.
     driver.get(f"{base}/ui/#/")  # type: ignore[attr-defined]
