@@ -40,6 +40,9 @@ class JobLedger:
         # One empty marker per unfinished job, so that finding the jobs that need a
         # worker is a listing of the few unfinished ones, not a GET of every record.
         self.active_prefix = f"{state_prefix}active/"
+        # One empty marker per job, named so that key order is newest first: a page of
+        # the newest jobs is one listing and a GET per job shown, not a GET of every job.
+        self.index_prefix = f"{state_prefix}index/"
         self.clock = clock
 
     def key(self, job_id: str) -> str:
@@ -55,6 +58,25 @@ class JobLedger:
         """Ids of jobs that are claimed, running, or failed with attempts left."""
         for info in self.store.list(self.active_prefix):
             yield info.key[len(self.active_prefix) :]
+
+    def _index_key(self, record: JobRecord) -> str:
+        millis = int(record.created_at.timestamp() * 1000)
+        return f"{self.index_prefix}{10**13 - millis:013d}-{record.job_id}"
+
+    def newest(self) -> Iterator[str]:
+        """Job ids, newest first, from one paginated listing of the index."""
+        for info in self.store.list(self.index_prefix):
+            yield info.key[len(self.index_prefix) + 14 :]
+
+    def ensure_index(self) -> int:
+        """Index the jobs the index misses (a claimer that died between its two writes,
+        or jobs from before the index); returns how many were added."""
+        indexed = set(self.newest())
+        missing = [job_id for job_id in self.ids() if job_id not in indexed]
+        for job_id in missing:
+            with contextlib.suppress(JobNotFoundError):
+                self.store.put(self._index_key(self.get(job_id)), b"")
+        return len(missing)
 
     def mark_finished(self, job_id: str) -> None:
         self.store.delete(f"{self.active_prefix}{job_id}")
@@ -83,6 +105,7 @@ class JobLedger:
                     content_type="application/json",
                     if_none_match=True,
                 )
+                self.store.put(self._index_key(record), b"")
                 return ClaimResult(claimed=True, record=record)
             except PreconditionFailedError:
                 return ClaimResult(claimed=False, record=self.get(record.job_id))

@@ -88,13 +88,28 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
         page: Annotated[int, Query(ge=1)] = 1,
         per_page: Annotated[int, Query(ge=1, le=200)] = 25,
     ) -> dict[str, Any]:
-        records = [r for r in ledger.list()
-                   if (state is None or r.state.value == state)
-                   and (not shot or shot.lower() in (r.shot or r.source.key).lower())]  # fmt: skip
-        records.sort(key=lambda r: r.created_at, reverse=True)
+        ids = list(ledger.newest())
+        if len(ids) != sum(1 for _ in ledger.ids()):
+            ledger.ensure_index()
+            ids = list(ledger.newest())
         start = (page - 1) * per_page
-        return {"jobs": [summary(r) for r in records[start : start + per_page]],
-                "page": page, "per_page": per_page, "total": len(records)}  # fmt: skip
+        if state is None and not shot:
+            # A page of the newest: one listing, and a read of each job shown.
+            shown = [_record(i) for i in ids[start : start + per_page]]
+            return {"jobs": [summary(r) for r in shown if r], "page": page,
+                    "per_page": per_page, "total": len(ids)}  # fmt: skip
+        # Filters need each job's record: read them in order, newest first.
+        matches = [r for r in map(_record, ids) if r
+                   and (state is None or r.state.value == state)
+                   and (not shot or shot.lower() in (r.shot or r.source.key).lower())]  # fmt: skip
+        return {"jobs": [summary(r) for r in matches[start : start + per_page]],
+                "page": page, "per_page": per_page, "total": len(matches)}  # fmt: skip
+
+    def _record(job_id: str) -> JobRecord | None:
+        try:
+            return ledger.get(job_id)
+        except JobNotFoundError:
+            return None
 
     @router.get("/api/jobs/{job_id}")
     def job_detail(job_id: str, _: Browser) -> dict[str, Any]:

@@ -225,3 +225,30 @@ def test_an_operator_can_give_a_failed_job_one_more_attempt(ledger: JobLedger) -
     assert ledger.acquire(job_id, owner="w", lease_s=60).record.attempt == 2
     with pytest.raises(JobStateError, match="not failed"):
         ledger.allow_retry(job_id)
+
+
+def test_the_index_lists_jobs_newest_first_without_reading_them(
+    ledger: JobLedger, clock: Clock
+) -> None:
+    ids = []
+    for n in range(3):
+        ref = REF.model_copy(update={"key": f"incoming/sh{n}.mov", "etag": f"e{n}"})
+        ids.append(ledger.claim(ref, OPTIONS, max_attempts=3).record.job_id)
+        clock.advance(1.5)
+    ledger.claim(REF.model_copy(update={"key": "incoming/sh0.mov", "etag": "e0"}), OPTIONS,
+                 max_attempts=3)  # a duplicate adds nothing  # fmt: skip
+    assert list(ledger.newest()) == ids[::-1]
+
+
+def test_jobs_the_index_missed_are_added_back(ledger: JobLedger, clock: Clock) -> None:
+    first = ledger.claim(REF, OPTIONS, max_attempts=3).record
+    clock.advance(5)
+    second = ledger.claim(REF.model_copy(update={"etag": "other"}), OPTIONS, max_attempts=3).record
+    # A claimer that died between writing the record and its index entry:
+    for info in list(ledger.store.list(ledger.index_prefix)):
+        if info.key.endswith(first.job_id):
+            ledger.store.delete(info.key)
+    assert list(ledger.newest()) == [second.job_id]
+    assert ledger.ensure_index() == 1
+    assert list(ledger.newest()) == [second.job_id, first.job_id]
+    assert ledger.ensure_index() == 0

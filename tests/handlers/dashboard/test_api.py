@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -131,16 +132,28 @@ def test_signed_urls_refuse_tampering(local) -> None:  # type: ignore[no-untyped
     )
 
 
-def test_job_list_filters_pages_and_shows_every_planned_stage(local, plates: Plates) -> None:  # type: ignore[no-untyped-def]
+def test_job_list_filters_pages_and_shows_every_planned_stage(  # type: ignore[no-untyped-def]
+    local, plates: Plates, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, services, _ = local
     for name in ("a.mov", "b.mov", "c.mov"):
         ref = ref_for_local_file(services.store, plates.h264, key=f"incoming/{name}")
         claim_plate(services, ref)
+        time.sleep(0.002)  # the index orders by the millisecond of the claim
     page = client.get("/api/jobs?per_page=2", headers=BASIC).json()
     assert page["total"] == 3 and len(page["jobs"]) == 2
     assert [s["name"] for s in page["jobs"][0]["stages"]] == ["probe", "frames"]
     assert {s["status"] for s in page["jobs"][0]["stages"]} == {"pending"}
     assert len(client.get("/api/jobs?per_page=2&page=2", headers=BASIC).json()["jobs"]) == 1
+    # An unfiltered page reads only the records it shows.
+    reads: list[str] = []
+    real_get = services.ledger.get
+    monkeypatch.setattr(
+        services.ledger, "get", lambda job_id: reads.append(job_id) or real_get(job_id)
+    )
+    newest = client.get("/api/jobs?per_page=1", headers=BASIC).json()["jobs"]
+    assert [j["key"] for j in newest] == ["incoming/c.mov"] and len(reads) == 1
+    monkeypatch.undo()
     assert client.get("/api/jobs?shot=b.mov", headers=BASIC).json()["total"] == 1
     assert client.get("/api/jobs?state=published", headers=BASIC).json()["total"] == 0
 
