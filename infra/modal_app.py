@@ -194,10 +194,14 @@ def camera_stage(job_id: str, stage: str, fanout_call: str = "remote"):  # type:
                              fanout=ModalFanout(fanout_call))  # fmt: skip
 
 
-def _reload_weights() -> None:
+def _with_model(load):  # type: ignore[no-untyped-def]
+    """A GPU container's services, with its model loaded once (in @modal.enter)."""
     # The Volume may have been filled (download_models) since this container started.
     if not modal.is_local():
         models_volume.reload()
+    services = _services()
+    load(services.settings)
+    return services
 
 
 @app.cls(image=gpu_image, secrets=SECRETS, gpu=GPUS, volumes={MODELS_DIR: models_volume},
@@ -209,9 +213,7 @@ class DepthWorker:
     def load(self) -> None:
         from ingest_service.depth.neural import load_model
 
-        _reload_weights()
-        self.services = _services()
-        load_model(self.services.settings)
+        self.services = _with_model(load_model)
 
     @modal.method()
     def predict(self, job_id: str, start: int, end: int):  # type: ignore[no-untyped-def]
@@ -229,9 +231,7 @@ class MaskWorker:
     def load(self) -> None:
         from ingest_service.masks.sam3 import load_model
 
-        _reload_weights()
-        self.services = _services()
-        load_model(self.services.settings)
+        self.services = _with_model(load_model)
 
     @modal.method()
     def track(self, job_id: str, start: int, end: int, first_written: int):  # type: ignore[no-untyped-def]

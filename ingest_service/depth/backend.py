@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,21 +30,27 @@ class DepthInputs:
         i = self.solution.intrinsics
         return np.array([[i.fx, 0, i.cx], [0, i.fy, i.cy], [0, 0, 1.0]])
 
+    @cached_property
     def depth_range(self) -> tuple[float, float]:
         """One near/far for the whole sequence (previews share it, so they do not
-        flicker): the solve's points as seen by up to 50 of the cameras, with margins."""
+        flicker): the solve's points as seen by up to 50 of the cameras."""
         frames = self.solution.frames
         step = max(1, len(frames) // 50)
-        z = np.concatenate([(self.xyz - f.c2w[:3, 3]) @ f.c2w[:3, 2] for f in frames[::step]])
-        z = z[z > 0]
-        if len(z) < 20:
-            raise DepthUnavailableError("too few solved scene points in front of the cameras")
-        return float(np.percentile(z, 1) * 0.7), float(np.percentile(z, 99) * 1.5)
+        return points_depth_range(self.xyz, [f.c2w for f in frames[::step]])
 
     def bgr(self, index: int) -> np.ndarray:
         """Frame `index` as 8-bit BGR, whatever format the frames were published in."""
         key = self.files[index].key
         return to_display_8bit(self.ctx.store.get(key).data, key, self.ctx.scratch)
+
+
+def points_depth_range(xyz: np.ndarray, cameras: list[np.ndarray]) -> tuple[float, float]:
+    """Near and far from the scene points in front of the cameras, with margins."""
+    z = np.concatenate([(xyz - c2w[:3, 3]) @ c2w[:3, 2] for c2w in cameras])
+    z = z[z > 0]
+    if len(z) < 20:
+        raise DepthUnavailableError("too few solved scene points in front of the camera")
+    return float(np.percentile(z, 1) * 0.7), float(np.percentile(z, 99) * 1.5)
 
 
 @dataclass(frozen=True)

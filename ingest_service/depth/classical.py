@@ -12,9 +12,13 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from ingest_service.depth.backend import DepthFrame, DepthInputs, DepthSummary
+from ingest_service.depth.backend import (
+    DepthFrame,
+    DepthInputs,
+    DepthSummary,
+    points_depth_range,
+)
 from ingest_service.depth.plane_sweep import View, plane_sweep
-from ingest_service.errors import DepthUnavailableError
 
 CONFIDENT = 0.15  # below this the cost curve is too flat to trust the winner
 STEP = 2  # frames between the reference and each neighbour: baseline vs. overlap
@@ -51,7 +55,7 @@ class ClassicalDepth:
                 del loaded[old]
             neighbours = [loaded[j] for j in (i - STEP, i + STEP) if j in loaded]
             ref = loaded[i]
-            near, far = depth_range(src.xyz, ref.c2w)
+            near, far = points_depth_range(src.xyz, [ref.c2w])
             depth, confidence = plane_sweep(ref, neighbours, near=near, far=far, planes=PLANES)
             unsure = confidence < CONFIDENT
             depth = _fill(depth, unsure)
@@ -75,15 +79,6 @@ class ClassicalDepth:
                 "confidence_threshold": CONFIDENT,
             },
         )
-
-
-def depth_range(xyz: np.ndarray, c2w: np.ndarray) -> tuple[float, float]:
-    """Near and far from the scene points in front of the camera, with margins."""
-    z = (xyz - c2w[:3, 3]) @ c2w[:3, 2]
-    z = z[z > 0]
-    if len(z) < 20:
-        raise DepthUnavailableError("too few solved scene points in front of a camera")
-    return float(np.percentile(z, 1) * 0.7), float(np.percentile(z, 99) * 1.5)
 
 
 def _fill(depth: np.ndarray, unsure: np.ndarray) -> np.ndarray:

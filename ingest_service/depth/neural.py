@@ -153,7 +153,7 @@ class NeuralDepth:
         predictions = self._first_pass()
         scale, shift = smooth(self.fits, self.settings.depth_temporal_tolerance)
         # Beyond twice the solve's far points is past anything the fit has seen.
-        far = 2.0 * src.depth_range()[1]
+        far = 2.0 * src.depth_range[1]
         size = (src.width, src.height)
         for i in range(len(src.files)):
             full = cv2.resize(predictions.load(i), size, interpolation=cv2.INTER_LINEAR)

@@ -38,7 +38,7 @@ def run(ctx: StageContext) -> StageOutput:
     outputs: list[OutputFile] = []
     filled: list[float] = []
     kept_raw = False
-    near, far = inputs.depth_range()
+    near, far = inputs.depth_range
     ctx.progress.started("depth", backend.steps, "steps")
 
     def put(name: str, data: bytes, media: str, number: int) -> None:
