@@ -2,23 +2,30 @@
 
 `ingest-service sample-plate --motion orbit` makes one to try the camera solve and the DCC
 exports on; the camera tests and bench/camera.py score solves against the true cameras.
-Each motion returns OpenCV camera-to-world matrices; frames are rendered at any size and
-encoded to H.264 like a real plate.
+Each motion returns OpenCV camera-to-world matrices; frames are rendered at any size,
+optionally through a lens with radial distortion, and encoded to H.264 like a real plate.
+`PLATES` names the benchmark plates that `render_plate_spec` renders. Scene units are
+metres: the room is 16 m wide, its back wall at z = 14.
 """
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
 
 from ingest_service.camera.geometry import matrix_from_nuke_zxy
+from ingest_service.camera.lens import Lens
 from ingest_service.sample_plate import ffmpeg_exe
 
 TEXTURE = 1024
+
+MoverKind = bool | Literal["close"]
 
 
 def _texture(seed: int) -> np.ndarray:
@@ -52,6 +59,23 @@ def _sample(tex: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out.reshape(-1, 3)[:n]
 
 
+@functools.lru_cache(maxsize=4)
+def _camera_rays(f: float, width: int, height: int, k1: float, k2: float) -> np.ndarray:
+    """Camera-space ray (x, y, 1) through each pixel centre; the same for every frame.
+
+    With distortion, a pixel sees what an ideal pinhole would see at its undistorted
+    normalised coordinates, so the image is exactly what `Lens.distort_pixels` predicts.
+    """
+    u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
+    x, y = (u - width / 2) / f, (v - height / 2) / f
+    if k1 or k2:
+        xy = Lens(f, f, 0.0, 0.0, k1, k2).undistort_normalised(np.stack([x, y], -1))
+        x, y = xy[..., 0], xy[..., 1]
+    rays = np.stack([x, y, np.ones_like(u)], -1)
+    rays.setflags(write=False)
+    return rays
+
+
 @dataclass(frozen=True)
 class Box:
     lo: np.ndarray
@@ -73,11 +97,25 @@ class Mover:
         return self.box.moved(self.velocity * frame)
 
 
+def _movers(kind: MoverKind, frames: int) -> list[Mover]:
+    if kind == "close":
+        # 1.5 m wide and 1.8 m tall, 2 to 2.5 m ahead of a dolly's camera (z 1 to 1.5); walking
+        # along -x against the dolly (+x), it crosses the frame left to right over `frames`.
+        box = Box(np.array([2.0, 0.0, 3.5]), np.array([3.5, 1.8, 4.0]), 7)
+        return [Mover(box, np.array([-4.75 / max(frames - 1, 1), 0.0, 0.0]))]
+    if kind:
+        box = Box(np.array([-1.2, 0.4, 4.0]), np.array([-0.2, 1.4, 5.0]), 7)
+        return [Mover(box, np.array([0.03, 0.04, 0.0]))]
+    return []
+
+
 class Scene:
     """A room (floor, three walls) and a few boxes, all textured; optionally a box that
-    moves on its own (`mover=True`), rising and crossing the room in front of the camera."""
+    moves on its own: `mover=True` rises and crosses the room in front of the camera,
+    `mover="close"` is a large box walking across the frame 2 to 3 m from a dolly's camera,
+    crossing in `frames` frames."""
 
-    def __init__(self, seed: int = 7, *, mover: bool = False) -> None:
+    def __init__(self, seed: int = 7, *, mover: MoverKind = False, frames: int = 96) -> None:
         self.boxes = [
             Box(np.array([-8.0, -0.5, -8.0]), np.array([8.0, 0.0, 14.0]), 0),  # floor slab
             Box(np.array([-8.0, 0.0, 14.0]), np.array([8.0, 8.0, 14.5]), 1),  # back wall
@@ -87,40 +125,32 @@ class Scene:
             Box(np.array([1.0, 0.0, 8.5]), np.array([2.5, 3.5, 10.0]), 5),
             Box(np.array([-5.0, 0.0, 9.0]), np.array([-3.5, 1.0, 10.5]), 6),
         ]
-        self.movers = (
-            [
-                Mover(
-                    Box(np.array([-1.2, 0.4, 4.0]), np.array([-0.2, 1.4, 5.0]), 7),
-                    np.array([0.03, 0.04, 0.0]),
-                )
-            ]
-            if mover
-            else []
-        )
+        self.movers = _movers(mover, frames)
         count = len(self.boxes) + len(self.movers)
         self.textures = [_texture(seed * 100 + i) for i in range(count)]
 
     def render(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
-               frame: int = 0) -> np.ndarray:  # fmt: skip
-        """RGB uint8 image seen by a pinhole camera (OpenCV axes, principal point centred)."""
-        return self.render_all(world_from_camera, f, width, height, frame)[0]
+               frame: int = 0, *, k1: float = 0.0, k2: float = 0.0) -> np.ndarray:  # fmt: skip
+        """RGB uint8 image seen by the camera (OpenCV axes, principal point centred),
+        through a lens with radial distortion k1, k2 (none by default)."""
+        return self.render_all(world_from_camera, f, width, height, frame, k1=k1, k2=k2)[0]
 
     def render_with_depth(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
-                          frame: int = 0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+                          frame: int = 0, *, k1: float = 0.0,
+                          k2: float = 0.0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """The image and its true z-depth (distance along the camera's +Z axis)."""
-        image, depth, _ = self.render_all(world_from_camera, f, width, height, frame)
+        image, depth, _ = self.render_all(world_from_camera, f, width, height, frame, k1=k1, k2=k2)
         return image, depth
 
     def render_all(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
-                   frame: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+                   frame: int = 0, *, k1: float = 0.0,
+                   k2: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
         """Image, true z-depth, and where the moving boxes are (bool) at `frame`."""
-        u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
-        dirs = np.stack([(u - width / 2) / f, (v - height / 2) / f, np.ones_like(u)], -1)
-        dirs = dirs @ world_from_camera[:3, :3].T
+        dirs = _camera_rays(f, width, height, k1, k2) @ world_from_camera[:3, :3].T
         origin = world_from_camera[:3, 3]
-        best = np.full(u.shape, np.inf)
+        best = np.full((height, width), np.inf)
         image = np.zeros((height, width, 3), np.uint8)
-        moving = np.zeros(u.shape, bool)
+        moving = np.zeros((height, width), bool)
         boxes = self.boxes + [m.at(frame) for m in self.movers]
         # A mover's texture travels with it: look it up where the point was at frame 0.
         offsets = [np.zeros(3)] * len(self.boxes) + [m.velocity * frame for m in self.movers]
@@ -146,7 +176,7 @@ class Scene:
                 image[hit] = _sample(tex, tu * scale % TEXTURE, tv * scale % TEXTURE)
                 best[hit] = t_near[hit]
                 moving[hit] = index >= len(self.boxes)
-        # Rays are (x/f, y/f, 1) in camera space, so the ray parameter is the z-depth.
+        # Rays are (x, y, 1) in camera space, so the ray parameter is the z-depth.
         return image, best, moving
 
 
@@ -163,8 +193,18 @@ def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
     return c2w
 
 
-def motion(kind: str, frames: int, seed: int = 3) -> list[np.ndarray]:
-    """Camera-to-world per frame for a named move through the room."""
+def _shake(base: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """Hand-held wobble: a random walk in position (metres) and rotation (degrees)."""
+    walk = np.cumsum(rng.normal(0, 0.01, (len(base), 3)), axis=0)
+    for c2w, s in zip(base, walk, strict=True):
+        c2w[:3, 3] += s
+        c2w[:3, :3] = c2w[:3, :3] @ matrix_from_nuke_zxy(*(s * 20))
+    return base
+
+
+def motion(kind: str, frames: int, seed: int = 3, *, travel: float = 0.5) -> list[np.ndarray]:
+    """Camera-to-world per frame for a named move through the room (`MOTIONS`); `travel`
+    is how far (metres) the dolly under `pan_travel`'s tripod head slides."""
     rng = np.random.default_rng(seed)
     target = np.array([0.0, 1.2, 9.0])
     ts = np.linspace(0, 1, frames)
@@ -175,22 +215,29 @@ def motion(kind: str, frames: int, seed: int = 3) -> list[np.ndarray]:
         return [look_at(target + [6 * np.sin(a), 1.0, -6 * np.cos(a)], target)
                 for a in np.radians(-35 + 70 * ts)]  # fmt: skip
     if kind == "handheld":
-        base = [look_at(np.array([-1.0 + 2.0 * t, 1.6, 2.0 + 1.0 * t]), target) for t in ts]
-        shake = np.cumsum(rng.normal(0, 0.01, (frames, 3)), axis=0)
-        for c2w, s in zip(base, shake, strict=True):
-            c2w[:3, 3] += s
-            c2w[:3, :3] = c2w[:3, :3] @ matrix_from_nuke_zxy(*(s * 20))
-        return base
+        return _shake([look_at(np.array([-1.0 + 2.0 * t, 1.6, 2.0 + 1.0 * t]), target)
+                       for t in ts], rng)  # fmt: skip
+    if kind == "walk":  # 3 m forward at a slow walk: a step every 12 frames bobs the camera
+        step = 2 * np.pi * np.arange(frames) / 12
+        eyes = np.stack([-0.3 + 0.4 * ts + 0.02 * np.sin(step / 2),
+                         1.6 + 0.02 * np.cos(step), 3.0 * ts], -1)  # fmt: skip
+        return _shake([look_at(eye, np.array([0.0, 1.3, 12.0])) for eye in eyes], rng)
     if kind == "pan":  # nodal: rotation only
         eye = np.array([0.0, 1.6, 1.0])
         angles = np.radians(-25 + 50 * ts)
         return [look_at(eye, eye + [np.sin(a), -0.05, np.cos(a)]) for a in angles]
-    if kind == "static":
+    if kind == "pan_travel":  # pan ±20° and tilt ±8° on a head whose dolly barely moves
+        eased = (1 - np.cos(np.pi * ts)) / 2
+        pans, tilts = np.radians(-20 + 40 * eased), np.radians(8 * np.sin(2 * np.pi * ts))
+        slide = [np.array([travel * (e - 0.5), 1.6, 1.0]) for e in eased]
+        return [look_at(eye, eye + [np.sin(p) * np.cos(q), np.sin(q), np.cos(p) * np.cos(q)])
+                for eye, p, q in zip(slide, pans, tilts, strict=True)]  # fmt: skip
+    if kind in ("static", "locked_off"):
         return [look_at(np.array([0.0, 1.6, 1.0]), target) for _ in ts]
     raise ValueError(f"unknown motion {kind!r}; motions: {', '.join(MOTIONS)}")
 
 
-MOTIONS = ("dolly", "orbit", "handheld", "pan", "static")
+MOTIONS = ("dolly", "orbit", "handheld", "walk", "pan", "pan_travel", "static", "locked_off")
 
 
 def render_plate(
@@ -202,11 +249,14 @@ def render_plate(
     height: int,
     f: float,
     fps: int = 24,
-    mover: bool = False,
+    mover: MoverKind = False,
+    k1: float = 0.0,
+    k2: float = 0.0,
+    travel: float = 0.5,
 ) -> list[np.ndarray]:
     """Render and encode a plate; returns the true camera-to-world matrices."""
-    scene = Scene(mover=mover)
-    cameras = motion(kind, frames)
+    scene = Scene(mover=mover, frames=frames)
+    cameras = motion(kind, frames, travel=travel)
     encoder = subprocess.Popen(
         [ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
          "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", "-c:v", "libx264",
@@ -215,8 +265,54 @@ def render_plate(
     )  # fmt: skip
     assert encoder.stdin is not None
     for frame, c2w in enumerate(cameras):
-        encoder.stdin.write(scene.render(c2w, f, width, height, frame).tobytes())
+        encoder.stdin.write(scene.render(c2w, f, width, height, frame, k1=k1, k2=k2).tobytes())
     encoder.stdin.close()
     if encoder.wait(timeout=600) != 0:
         raise RuntimeError("ffmpeg could not encode the synthetic plate")
     return cameras
+
+
+@dataclass(frozen=True)
+class PlateSpec:
+    """A named benchmark plate; the focal length scales with the frame's width."""
+
+    motion: str
+    frames: int
+    f_over_width: float
+    k1: float = 0.0
+    k2: float = 0.0
+    mover: MoverKind = False
+    travel: float = 0.5  # pan_travel only: metres the camera slides
+
+    def focal(self, width: int) -> float:
+        return self.f_over_width * width
+
+
+# Focal lengths are given for a 960 px wide frame.
+PLATES: dict[str, PlateSpec] = {
+    "dolly": PlateSpec("dolly", 96, 750 / 960),
+    "orbit": PlateSpec("orbit", 96, 750 / 960),
+    "handheld": PlateSpec("handheld", 96, 750 / 960),
+    "walk": PlateSpec("walk", 120, 750 / 960),
+    "long_lens": PlateSpec("dolly", 72, 1450 / 960),
+    "wide_lens": PlateSpec("handheld", 96, 650 / 960, k1=-0.12, k2=0.03),
+    "wide_lens_strong": PlateSpec("handheld", 96, 560 / 960, k1=-0.2, k2=0.05),
+    "pan_travel": PlateSpec("pan_travel", 72, 1000 / 960, travel=0.5),
+    "locked_off": PlateSpec("locked_off", 48, 750 / 960),
+    "close_mover": PlateSpec("dolly", 96, 750 / 960, mover="close"),
+}
+
+
+class PlateTruth(NamedTuple):
+    cameras: list[np.ndarray]  # OpenCV camera-to-world per frame
+    lens: Lens  # OpenCV pixel convention: the frame's centre is (width/2 - 0.5, height/2 - 0.5)
+
+
+def render_plate_spec(path: Path, spec: PlateSpec, width: int, height: int,
+                      *, fps: int = 24) -> PlateTruth:  # fmt: skip
+    """Render and encode a benchmark plate; returns its true cameras and lens."""
+    f = spec.focal(width)
+    cameras = render_plate(path, spec.motion, frames=spec.frames, width=width, height=height,
+                           f=f, fps=fps, mover=spec.mover, k1=spec.k1, k2=spec.k2,
+                           travel=spec.travel)  # fmt: skip
+    return PlateTruth(cameras, Lens(f, f, width / 2 - 0.5, height / 2 - 0.5, spec.k1, spec.k2))
