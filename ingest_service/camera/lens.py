@@ -111,7 +111,9 @@ class Lens:
                 break
         return xy
 
-    # Pixel coordinates (OpenCV convention: pixel centres at integers), shape (..., 2).
+    # Pixel coordinates, shape (..., 2), in the convention cx, cy are given in. Published
+    # intrinsics use COLMAP's: the top-left pixel's centre is (0.5, 0.5), so the centre of
+    # a W x H frame is (W/2, H/2); OpenCV arrays index pixel centres at integers (add 0.5).
 
     def normalise(self, pixels: np.ndarray) -> np.ndarray:
         return np.stack([(pixels[..., 0] - self.cx) / self.fx,
