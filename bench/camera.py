@@ -1,133 +1,354 @@
-"""Camera solve: our video-tuned pipeline against pycolmap run with its defaults.
+"""Camera solve: ours against two pycolmap baselines on the named benchmark plates.
 
-Renders plates with a known camera (dolly, orbit, handheld; 96 frames at 960x540 by
-default), then solves each twice on the same frames: ours (`ingest_service.camera.solve`)
-and a baseline of pycolmap defaults (SIFT at full resolution, default sequential matching,
-default incremental mapper). Prints time per sub-step, frames registered, rotation error,
-camera-centre error (% of path length) and focal error; writes bench/results/camera.json.
+Every plate of `ingest_service.sample_scene.PLATES` (dolly, orbit, handheld, walk, long and
+wide lenses, pan with a little travel, locked-off, a close mover) is rendered with its true
+cameras and lens, encoded to H.264 like a real plate and decoded to PNG frames with FFmpeg, so
+that all three solvers see the same compressed frames:
 
-    python bench/camera.py [--frames 96] [--size 960x540] [--motions dolly,orbit,handheld]
+1. ours: `ingest_service.camera.solve`, in a child process so its peak RSS is its own;
+2. plain pycolmap: SIFT with at most 4096 features at full resolution, sequential matching
+   (overlap 10, quadratic overlap), the incremental mapper, one SIMPLE_PINHOLE camera;
+3. pycolmap defaults: `extract_features`, `match_sequential` and `incremental_mapping` with
+   their default options (one SIMPLE_RADIAL camera, SIFT up to 8192 features at 3200 px).
+
+For each: wall seconds and seconds per step, frames registered, the solve's kind, rotation
+error (mean, degrees) and camera-centre error (% of the true path) after a Sim(3) fit, focal
+error (%) and, on distorted plates, the distortion-map error (px RMS over the frame; see
+`tests/camera_eval.distortion_map_error_px`). Prints a table per plate with the time ratios
+ours/plain and ours/defaults; writes bench/results/camera.json.
+
+    OMP_NUM_THREADS=1 python bench/camera.py [--plates dolly,orbit,...] [--size 960x540]
+        [--frames N] [--threads 2] [--out bench/results/camera.json]
+
+All ten plates at 960x540 take hours on a small machine; a quick end-to-end check is
+`--plates dolly --frames 24 --size 480x270`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import os
-import shutil
+import multiprocessing
+import resource
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pycolmap
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ingest_service.camera.lens import Lens
 from ingest_service.camera.solve import SolveSettings, solve
-from ingest_service.sample_scene import Scene, motion
-from tests.camera_eval import score
+from ingest_service.errors import CameraSolveError
+from ingest_service.sample_plate import ffmpeg_exe
+from ingest_service.sample_scene import PLATES, PlateSpec, PlateTruth, render_plate_spec
+from tests.camera_eval import distortion_map_error_px, score
+
+SOLVERS = {
+    "ours": "ours: ingest_service.camera.solve (SolveSettings(threads=--threads), no focal hint)",
+    "plain": "plain pycolmap: SIFT with at most 4096 features at full resolution, sequential "
+    "matching (overlap 10, quadratic overlap), incremental mapper, one SIMPLE_PINHOLE camera",
+    "defaults": "pycolmap defaults: extract_features, match_sequential and incremental_mapping "
+    "with default options (one camera for all frames)",
+}
 
 
-def baseline(images: Path, work: Path) -> tuple[dict[int, np.ndarray], float, dict[str, float]]:
-    db = work / "baseline.db"
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    pycolmap.extract_features(db, images, camera_mode=pycolmap.CameraMode.SINGLE,
-                              device=pycolmap.Device.cpu)  # fmt: skip
-    timings["features"] = time.perf_counter() - t
-    t = time.perf_counter()
-    pycolmap.match_sequential(db, device=pycolmap.Device.cpu)
-    timings["matching"] = time.perf_counter() - t
-    t = time.perf_counter()
-    out = work / "baseline_sparse"
+@dataclasses.dataclass
+class SolverRun:
+    """What one solver made of one plate (cameras: frame index -> OpenCV camera-to-world)."""
+
+    seconds: float
+    timings_s: dict[str, float]
+    cameras: dict[int, np.ndarray]
+    model: str = ""
+    params: list[float] = dataclasses.field(default_factory=list)
+    kind: str = ""
+    review: Any = None
+    peak_rss_mib: float | None = None
+    error: str | None = None
+
+
+@dataclasses.dataclass
+class Metrics:
+    registered: int
+    rotation_error_deg: float | None = None
+    centre_error_pct_path: float | None = None
+    focal_error_pct: float | None = None
+    distortion_map_error_px: float | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json.loads(json.dumps(dataclasses.asdict(value), default=str))
+    return None if value is None else str(value)
+
+
+def run_ours(
+    images: Path, names: list[str], width: int, height: int, threads: int, scratch: Path
+) -> SolverRun:
+    """Runs in a fresh child process: ru_maxrss is then the solve's own peak."""
+    start = time.perf_counter()
+    try:
+        outcome = solve(
+            images,
+            names,
+            width,
+            height,
+            focal_hint_px=None,
+            settings=SolveSettings(threads=threads),
+            scratch=scratch,
+        )
+    except CameraSolveError as exc:
+        return SolverRun(time.perf_counter() - start, {}, {}, error=str(exc))
+    seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return SolverRun(
+        seconds,
+        dict(outcome.timings),
+        dict(outcome.cameras),
+        outcome.model,
+        [float(v) for v in outcome.params],
+        str(outcome.kind),
+        _jsonable(getattr(outcome, "review", None)),
+        peak_mib,
+    )
+
+
+def run_pycolmap(
+    images: Path, names: list[str], work: Path, *, plain: bool, long_side: int, threads: int
+) -> SolverRun:
+    """The plain configuration, or (plain=False) pycolmap's defaults throughout."""
+    work.mkdir()
+    db, out = work / "database.db", work / "sparse"
     out.mkdir()
-    models = pycolmap.incremental_mapping(db, images, out)
-    timings["mapping"] = time.perf_counter() - t
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    if plain:
+        reader = pycolmap.ImageReaderOptions()
+        reader.camera_model = "SIMPLE_PINHOLE"
+        extraction = pycolmap.FeatureExtractionOptions()
+        extraction.sift.max_num_features = 4096
+        extraction.max_image_size = long_side
+        extraction.num_threads = threads
+        matching = pycolmap.FeatureMatchingOptions()
+        matching.num_threads = threads
+        pairing = pycolmap.SequentialPairingOptions(overlap=10, quadratic_overlap=True)
+        mapper = pycolmap.IncrementalPipelineOptions()
+        mapper.num_threads = threads
+        pycolmap.extract_features(
+            db,
+            images,
+            names,
+            camera_mode=pycolmap.CameraMode.SINGLE,
+            reader_options=reader,
+            extraction_options=extraction,
+            device=pycolmap.Device.cpu,
+        )
+        timings["features"] = time.perf_counter() - start
+        pycolmap.match_sequential(
+            db, matching_options=matching, pairing_options=pairing, device=pycolmap.Device.cpu
+        )
+        timings["matching"] = time.perf_counter() - start - timings["features"]
+        models = pycolmap.incremental_mapping(db, images, out, mapper)
+    else:
+        pycolmap.extract_features(db, images, camera_mode=pycolmap.CameraMode.SINGLE)
+        timings["features"] = time.perf_counter() - start
+        pycolmap.match_sequential(db)
+        timings["matching"] = time.perf_counter() - start - timings["features"]
+        models = pycolmap.incremental_mapping(db, images, out)
+    seconds = time.perf_counter() - start
+    timings["mapping"] = seconds - timings["features"] - timings["matching"]
     if not models:
-        return {}, float("nan"), timings
+        return SolverRun(seconds, timings, {}, error="the mapper made no model")
     best = max(models.values(), key=lambda m: m.num_reg_images())
-    cams = {}
+    index = {name: i for i, name in enumerate(names)}
+    cameras = {}
     for image in best.images.values():
-        w2c = np.eye(4)
-        w2c[:3, :] = image.cam_from_world().matrix()
-        cams[int(image.name.split(".")[1]) - 1] = np.linalg.inv(w2c)
-    return cams, float(next(iter(best.cameras.values())).params[0]), timings
+        if image.has_pose:
+            w2c = np.eye(4)
+            w2c[:3, :] = image.cam_from_world().matrix()
+            cameras[index[image.name]] = np.linalg.inv(w2c)
+    camera = next(iter(best.cameras.values()))
+    kind = f"{len(models)} models" if len(models) > 1 else "1 model"
+    return SolverRun(
+        seconds, timings, cameras, camera.model.name, [float(v) for v in camera.params], kind
+    )
 
 
-def evaluate(
-    cams: dict[int, np.ndarray], truth: list[np.ndarray], focal: float, f: float
+def estimated_lens(run: SolverRun) -> Lens | None:
+    """The solved lens in OpenCV's pixel convention, like the true one (COLMAP puts the
+    first pixel's centre at 0.5, OpenCV at 0)."""
+    try:
+        lens = Lens.from_colmap(run.model, run.params)
+    except ValueError:
+        return None
+    return dataclasses.replace(lens, cx=lens.cx - 0.5, cy=lens.cy - 0.5)
+
+
+def evaluate(run: SolverRun, truth: PlateTruth, width: int, height: int) -> Metrics:
+    metrics = Metrics(registered=len(run.cameras))
+    frames = sorted(run.cameras)
+    if len(frames) >= 3:
+        scores = score([run.cameras[i] for i in frames], [truth.cameras[i] for i in frames])
+        metrics.rotation_error_deg = round(scores.rotation_error_deg, 4)
+        metrics.centre_error_pct_path = round(scores.centre_error_pct, 4)
+    lens = estimated_lens(run)
+    if lens is not None:
+        metrics.focal_error_pct = round(100 * (lens.fx - truth.lens.fx) / truth.lens.fx, 3)
+        if truth.lens.distorted:
+            error = distortion_map_error_px(truth.lens, lens, width, height)
+            metrics.distortion_map_error_px = round(error, 3)
+    return metrics
+
+
+def plate_frames(
+    spec: PlateSpec, work: Path, width: int, height: int
+) -> tuple[PlateTruth, Path, list[str]]:
+    """Render and encode the plate, then decode it to PNGs as every solver's input."""
+    plate = work / "plate.mp4"
+    truth = render_plate_spec(plate, spec, width, height)
+    images = work / "images"
+    images.mkdir()
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(plate),
+            "-start_number",
+            "1",
+            str(images / "frame.%04d.png"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    names = sorted(p.name for p in images.glob("frame.*.png"))
+    if len(names) != spec.frames:
+        raise RuntimeError(f"decoded {len(names)} frames of {spec.frames}")
+    return truth, images, names
+
+
+def bench_plate(
+    name: str, spec: PlateSpec, width: int, height: int, threads: int
 ) -> dict[str, Any]:
-    idx = sorted(cams)
-    if len(idx) < 3:
-        return {"registered": len(idx)}
-    s = score([cams[i] for i in idx], [truth[i] for i in idx])
-    return {"registered": len(idx), "rotation_error_deg": round(s.rotation_error_deg, 4),
-            "centre_error_pct_path": round(s.centre_error_pct, 4),
-            "focal_error_pct": round(100 * (focal - f) / f, 3)}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix=f"bench-camera-{name}-") as tmp:
+        work = Path(tmp)
+        start = time.perf_counter()
+        truth, images, names = plate_frames(spec, work, width, height)
+        print(
+            f"\n{name}: {spec.motion}, {spec.frames} frames at {width}x{height}, "
+            f"f {spec.focal(width):.1f} px, k1 {spec.k1}, k2 {spec.k2}, mover {spec.mover}; "
+            f"rendered in {time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
+        (work / "ours").mkdir()
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
+            ours = child.submit(
+                run_ours, images, names, width, height, threads, work / "ours"
+            ).result()
+        long_side = max(width, height)
+        runs = {
+            "ours": ours,
+            "plain": run_pycolmap(
+                images, names, work / "plain", plain=True, long_side=long_side, threads=threads
+            ),
+            "defaults": run_pycolmap(
+                images, names, work / "defaults", plain=False, long_side=long_side, threads=threads
+            ),
+        }
+    row: dict[str, Any] = {"plate": name, **dataclasses.asdict(spec), "size": f"{width}x{height}"}
+    for who, run in runs.items():
+        metrics = evaluate(run, truth, width, height)
+        row[who] = {
+            "seconds": round(run.seconds, 2),
+            "timings_s": {k: round(v, 2) for k, v in run.timings_s.items()},
+            "kind": run.kind,
+            "model": run.model,
+            "params": [round(v, 6) for v in run.params],
+            **dataclasses.asdict(metrics),
+            "peak_rss_mib": None if run.peak_rss_mib is None else round(run.peak_rss_mib),
+            "error": run.error,
+        }
+        if who == "ours":
+            row[who]["review"] = run.review
+    for who in ("plain", "defaults"):
+        other = runs[who].seconds
+        row[f"time_ratio_ours_{who}"] = round(ours.seconds / other, 3) if other else None
+    print_plate(row)
+    return row
+
+
+def _number(value: float | None, width: int, digits: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def print_plate(row: dict[str, Any]) -> None:
+    print(
+        f"{'solver':<10}{'seconds':>8}{'reg':>5}  {'kind':<12}{'rot°':>8}{'centre%':>9}"
+        f"{'focal%':>8}{'dist px':>8}{'RSS MiB':>8}  steps (s)"
+    )
+    for who in SOLVERS:
+        d = row[who]
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in d["timings_s"].items())
+        print(
+            f"{who:<10}{d['seconds']:>8.1f}{d['registered']:>5}  {d['kind'] or '-':<12}"
+            f"{_number(d['rotation_error_deg'], 8, 3)}"
+            f"{_number(d['centre_error_pct_path'], 9, 3)}"
+            f"{_number(d['focal_error_pct'], 8, 2)}"
+            f"{_number(d['distortion_map_error_px'], 8, 2)}"
+            f"{_number(d['peak_rss_mib'], 8, 0)}  {steps}"
+        )
+        if d["error"]:
+            print(f"{'':<10}failed: {d['error']}")
+    if row["ours"].get("review") is not None:
+        print(f"{'':<10}review: {row['ours']['review']}")
+    ratios = [f"ours/{who} {row[f'time_ratio_ours_{who}']}" for who in ("plain", "defaults")]
+    print(f"{'':<10}time ratio: {', '.join(ratios)}", flush=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=96)
-    parser.add_argument("--size", default="960x540")
-    parser.add_argument("--motions", default="dolly,orbit,handheld")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--plates", default=",".join(PLATES), help="comma-separated names")
+    parser.add_argument("--size", default="960x540", help="WIDTHxHEIGHT (default 960x540)")
+    parser.add_argument("--frames", type=int, help="override every plate's frame count")
+    parser.add_argument("--threads", type=int, default=2, help="for ours and plain pycolmap")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "camera.json")
     args = parser.parse_args()
-    width, height = (int(v) for v in args.size.split("x"))
-    f = 0.78 * width
-    scene = Scene()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    names = args.plates.split(",")
+    unknown = [n for n in names if n not in PLATES]
+    if unknown:
+        parser.error(f"unknown plates {unknown}; plates: {', '.join(PLATES)}")
+    pycolmap.logging.minloglevel = 2  # COLMAP logs every step at INFO
     rows = []
-    for kind in args.motions.split(","):
-        with tempfile.TemporaryDirectory(prefix="bench-camera-") as tmp:
-            work = Path(tmp)
-            images = work / "images"
-            images.mkdir()
-            truth = motion(kind, args.frames)
-            names = []
-            for i, c2w in enumerate(truth):
-                names.append(f"frame.{i + 1:04d}.png")
-                cv2.imwrite(str(images / names[-1]), scene.render(c2w, f, width, height)[..., ::-1])
-            t = time.perf_counter()
-            settings = SolveSettings(threads=os.cpu_count() or 1)
-            ours = solve(images, names, width, height, focal_hint_px=None, settings=settings,
-                         scratch=work)  # fmt: skip
-            ours_s = time.perf_counter() - t
-            ours_row = evaluate(ours.cameras, truth, ours.params[0], f)
-            shutil.rmtree(work / "sparse", ignore_errors=True)
-            t = time.perf_counter()
-            base_cams, base_f, base_t = baseline(images, work)
-            base_s = time.perf_counter() - t
-            rows.append({
-                "motion": kind, "frames": args.frames, "size": args.size,
-                "ours": {"seconds": round(ours_s, 1), "kind": ours.kind.value,
-                         "timings_s": ours.timings, **ours_row},
-                "baseline": {"seconds": round(base_s, 1),
-                             "timings_s": {k: round(v, 1) for k, v in base_t.items()},
-                             **evaluate(base_cams, truth, base_f, f)},
-                "time_ratio": round(ours_s / base_s, 3),
-            })  # fmt: skip
-            print(json.dumps(rows[-1]), flush=True)
-    print(f"\n{'motion':<10}{'solver':<10}{'seconds':>8}{'feat':>7}{'match':>7}{'map':>7}"
-          f"{'reg':>6}{'rot°':>8}{'centre%':>9}{'focal%':>8}")  # fmt: skip
-    for r in rows:
-        for who in ("ours", "baseline"):
-            d = r[who]
-            t = d["timings_s"]
-            print(f"{r['motion']:<10}{who:<10}{d['seconds']:>8.1f}{t.get('features', 0):>7.1f}"
-                  f"{t.get('matching', 0):>7.1f}{t.get('mapping', 0):>7.1f}{d['registered']:>6}"
-                  f"{d.get('rotation_error_deg', float('nan')):>8.3f}"
-                  f"{d.get('centre_error_pct_path', float('nan')):>9.3f}"
-                  f"{d.get('focal_error_pct', float('nan')):>8.2f}")  # fmt: skip
-        print(f"{'':<10}ratio ours/baseline: {r['time_ratio']:.2f}")
+    for name in names:
+        spec = PLATES[name]
+        if args.frames:
+            spec = dataclasses.replace(spec, frames=args.frames)
+        rows.append(bench_plate(name, spec, width, height, args.threads))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"baseline": "pycolmap defaults: SIFT at full resolution, "
-                                    "default sequential matching, default incremental mapper",
-                                    "rows": rows}, indent=2) + "\n")  # fmt: skip
+    report = {
+        "solvers": SOLVERS,
+        "size": args.size,
+        "threads": args.threads,
+        "pycolmap": pycolmap.__version__,
+        "plates": rows,
+    }
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
 
 
 if __name__ == "__main__":

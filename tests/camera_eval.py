@@ -1,10 +1,13 @@
-"""Scoring a solved camera against the truth after a similarity alignment."""
+"""Scoring a solved camera against the truth: poses after a similarity alignment, and
+how far apart two lenses bend the image."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from ingest_service.camera.lens import Lens
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,31 @@ def score(estimated: list[np.ndarray], truth: list[np.ndarray]) -> Scores:
         errors.append(np.degrees(np.arccos(np.clip(cos, -1, 1))))
     centre = float(np.linalg.norm(aligned - true_c, axis=1).mean())
     return Scores(float(np.mean(errors)), 100 * centre / path if path > 1e-9 else 0.0, path)
+
+
+def distortion_map_error_px(
+    truth: Lens, estimated: Lens, width: int, height: int, step: float = 8.0
+) -> float:
+    """RMS distance (px) between two lenses' distortion displacement fields over the frame.
+
+    A lens's field is d(p) = distort_pixels(p) - p: how far the lens moves, in the final
+    image, the point an ideal pinhole with the lens's own focal length and principal point
+    images at pixel p. Both fields are evaluated at the same pixels p, those the true lens
+    maps onto a grid over the whole frame (about every `step` px, corners included), and
+    the result is the RMS length of d_est(p) - d_true(p): how far apart the two lenses put
+    the same ideal image point, in pixels, over what the frame shows.
+
+    Evaluating at the same pixels, not the same normalised coordinates, is the correction
+    for the focal difference: k1, k2 solved alongside a slightly wrong focal length are
+    judged by the image they predict (k scales with f squared), and the focal error itself,
+    which is no distortion, is left to be reported on its own. A principal point off the
+    true one does count. Both lenses must be at the same resolution and pixel convention.
+    A pinhole estimate of a distorted lens scores the RMS of the true field itself.
+    """
+    columns = np.linspace(0, width - 1, max(2, round((width - 1) / step) + 1))
+    rows = np.linspace(0, height - 1, max(2, round((height - 1) / step) + 1))
+    frame = np.stack(np.meshgrid(columns, rows), axis=-1).reshape(-1, 2)
+    ideal = truth.undistort_pixels(frame)
+    d_true = truth.distort_pixels(ideal) - ideal
+    d_est = estimated.distort_pixels(ideal) - ideal
+    return float(np.sqrt(np.mean(np.sum((d_est - d_true) ** 2, axis=1))))
