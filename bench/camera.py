@@ -186,13 +186,11 @@ def run_pycolmap(
 
 
 def estimated_lens(run: SolverRun) -> Lens | None:
-    """The solved lens in OpenCV's pixel convention, like the true one (COLMAP puts the
-    first pixel's centre at 0.5, OpenCV at 0)."""
+    """The solved lens; COLMAP's pixel convention, like the true one."""
     try:
-        lens = Lens.from_colmap(run.model, run.params)
-    except ValueError:
+        return Lens.from_colmap(run.model, run.params)
+    except ValueError:  # a model Lens does not hold
         return None
-    return dataclasses.replace(lens, cx=lens.cx - 0.5, cy=lens.cy - 0.5)
 
 
 def evaluate(run: SolverRun, truth: PlateTruth, width: int, height: int) -> Metrics:

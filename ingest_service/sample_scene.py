@@ -305,7 +305,7 @@ PLATES: dict[str, PlateSpec] = {
 
 class PlateTruth(NamedTuple):
     cameras: list[np.ndarray]  # OpenCV camera-to-world per frame
-    lens: Lens  # OpenCV pixel convention: the frame's centre is (width/2 - 0.5, height/2 - 0.5)
+    lens: Lens  # COLMAP's pixel convention, like published intrinsics: centre (W/2, H/2)
 
 
 def render_plate_spec(path: Path, spec: PlateSpec, width: int, height: int,
@@ -315,4 +315,4 @@ def render_plate_spec(path: Path, spec: PlateSpec, width: int, height: int,
     cameras = render_plate(path, spec.motion, frames=spec.frames, width=width, height=height,
                            f=f, fps=fps, mover=spec.mover, k1=spec.k1, k2=spec.k2,
                            travel=spec.travel)  # fmt: skip
-    return PlateTruth(cameras, Lens(f, f, width / 2 - 0.5, height / 2 - 0.5, spec.k1, spec.k2))
+    return PlateTruth(cameras, Lens(f, f, width / 2, height / 2, spec.k1, spec.k2))

@@ -54,7 +54,7 @@ def distortion_map_error_px(
     A lens's field is d(p) = distort_pixels(p) - p: how far the lens moves, in the final
     image, the point an ideal pinhole with the lens's own focal length and principal point
     images at pixel p. Both fields are evaluated at the same pixels p, those the true lens
-    maps onto a grid over the whole frame (about every `step` px, corners included), and
+    maps onto a grid over the whole frame (about every `step` px, from edge to edge), and
     the result is the RMS length of d_est(p) - d_true(p): how far apart the two lenses put
     the same ideal image point, in pixels, over what the frame shows.
 
@@ -62,11 +62,12 @@ def distortion_map_error_px(
     for the focal difference: k1, k2 solved alongside a slightly wrong focal length are
     judged by the image they predict (k scales with f squared), and the focal error itself,
     which is no distortion, is left to be reported on its own. A principal point off the
-    true one does count. Both lenses must be at the same resolution and pixel convention.
+    true one does count. Both lenses must be at the same resolution and in COLMAP's pixel
+    convention (the frame spans 0..width, 0..height), as published intrinsics are.
     A pinhole estimate of a distorted lens scores the RMS of the true field itself.
     """
-    columns = np.linspace(0, width - 1, max(2, round((width - 1) / step) + 1))
-    rows = np.linspace(0, height - 1, max(2, round((height - 1) / step) + 1))
+    columns = np.linspace(0, width, max(2, round(width / step) + 1))
+    rows = np.linspace(0, height, max(2, round(height / step) + 1))
     frame = np.stack(np.meshgrid(columns, rows), axis=-1).reshape(-1, 2)
     ideal = truth.undistort_pixels(frame)
     d_true = truth.distort_pixels(ideal) - ideal

@@ -23,7 +23,7 @@ from ingest_service.sample_scene import (
 W, H = 160, 90
 F = 560 / 960 * W
 K1, K2 = -0.2, 0.05  # the strongest benchmark lens
-LENS = Lens(F, F, W / 2 - 0.5, H / 2 - 0.5, K1, K2)
+LENS = Lens(F, F, W / 2, H / 2, K1, K2)  # COLMAP pixel convention, as published
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,8 @@ def scene() -> Scene:
 
 
 def _pixels(width: int = W, height: int = H) -> np.ndarray:
-    """OpenCV pixel coordinates (centres at integers) of every pixel, shape (h, w, 2)."""
-    u, v = np.meshgrid(np.arange(width, dtype=float), np.arange(height, dtype=float))
+    """Every pixel's centre in COLMAP's convention (the first at 0.5), shape (h, w, 2)."""
+    u, v = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
     return np.stack([u, v], -1)
 
 
@@ -50,7 +50,7 @@ def test_no_distortion_is_the_pinhole_render(scene: Scene) -> None:
     # A level camera 1.6 m up sees the floor at depth 1.6 / y for normalised image row y.
     level = look_at(np.array([0.0, 1.6, 1.0]), np.array([0.0, 1.6, 14.0]))
     _, depth = scene.render_with_depth(level, F, W, H)
-    y = (np.arange(H) - (H / 2 - 0.5)) / F
+    y = (np.arange(H) + 0.5 - H / 2) / F
     bottom_row = depth[-1, W // 2 - 5 : W // 2 + 5]
     np.testing.assert_allclose(bottom_row, 1.6 / y[-1], rtol=1e-9)
 
@@ -84,12 +84,12 @@ def test_distorted_render_is_the_pinhole_render_remapped(scene: Scene) -> None:
     # Undistorted render at 4x, so its texture is resolved finely enough to resample.
     fine = scene.render(c2w, 4 * F, 4 * W, 4 * H)
     source = LENS.undistort_pixels(_pixels())
-    # OpenCV pixel x at 1x is pixel 4x + 1.5 at 4x (pixel centres at half-pixels).
-    map_x, map_y = (4 * source + 1.5).astype(np.float32).transpose(2, 0, 1)
+    # cv2.remap indexes pixel centres at integers: COLMAP's x at 1x is 4x - 0.5 at 4x.
+    map_x, map_y = (4 * source - 0.5).astype(np.float32).transpose(2, 0, 1)
     remapped = cv2.remap(fine, map_x, map_y, cv2.INTER_LINEAR).astype(float)
     pinhole = scene.render(c2w, F, W, H).astype(float)
-    inside = (source[..., 0] > 4) & (source[..., 0] < W - 5)
-    inside &= (source[..., 1] > 4) & (source[..., 1] < H - 5)
+    inside = (source[..., 0] > 4) & (source[..., 0] < W - 4)
+    inside &= (source[..., 1] > 4) & (source[..., 1] < H - 4)
     assert inside.mean() > 0.6
     remap_error = np.abs(remapped - distorted)[inside].mean()
     unmapped_error = np.abs(pinhole - distorted)[inside].mean()
@@ -165,7 +165,7 @@ def test_plate_table_and_render_plate_spec(tmp_path: Path) -> None:
     cameras, lens = render_plate_spec(path, spec, W, H)
     assert len(cameras) == 3
     assert lens.fx == lens.fy == pytest.approx(650 / 960 * W)
-    assert (lens.cx, lens.cy, lens.k1, lens.k2) == (W / 2 - 0.5, H / 2 - 0.5, -0.12, 0.03)
+    assert (lens.cx, lens.cy, lens.k1, lens.k2) == (W / 2, H / 2, -0.12, 0.03)
     video = cv2.VideoCapture(str(path))
     decoded = []
     while True:
