@@ -9,7 +9,11 @@ from ingest_service.camera.solution import CameraSolution, FrameStatus
 
 
 def colmap_text(solution: CameraSolution, xyz: np.ndarray, rgb: np.ndarray) -> dict[str, bytes]:
-    """Files by name. Interpolated frames are left out: COLMAP models hold solved images."""
+    """Files by name. Interpolated frames are left out: COLMAP models hold solved images.
+
+    The camera is camera.json's model, which holds its lens (`Intrinsics` checks that the
+    params agree with k1…p2): RADIAL, OPENCV and the like carry the distortion to COLMAP.
+    """
     k = solution.intrinsics
     cameras = (
         "# Camera list with one line of data per camera:\n"

@@ -6,12 +6,16 @@ import numpy as np
 from pxr import Gf, Sdf, Usd, UsdGeom, Vt
 
 from ingest_service.camera.geometry import gl_from_cv
-from ingest_service.camera.solution import CameraSolution
+from ingest_service.camera.solution import DISTORTION_TERMS, CameraSolution
+from ingest_service.camera.stmap import STMAP_REDISTORT, STMAP_UNDISTORT
 
 # USD lens values are in tenths of a scene unit; with centimetres as the unit (the DCC
 # default) they read as millimetres, which is what every camera panel shows.
 METERS_PER_UNIT = 0.01
 DEFAULT_SENSOR_WIDTH_MM = 36.0
+# UsdGeomCamera has no lens-distortion attributes (usd-core 26.11 ships no schema for it),
+# so the lens goes in custom attributes under one namespace.
+LENS = "ingest:lens:"
 
 
 def camera_usda(
@@ -47,8 +51,34 @@ def camera_usda(
         "ingest:interpolated_frames",
         Vt.IntArray([f.frame for f in solution.frames if f.status == "interpolated"]),
     )
+    _lens_attributes(prim, solution)
     text: str = stage.GetRootLayer().ExportToString()
     return text.encode()
+
+
+def _lens_attributes(prim: Usd.Prim, solution: CameraSolution) -> None:
+    """The solved lens as custom attributes: COLMAP model and params (pixels), the
+    Brown-Conrady terms, the image size they are for, and the ST-maps beside this file."""
+    k = solution.intrinsics
+
+    def add(name: str, kind: Sdf.ValueTypeName, value: object, doc: str) -> None:
+        attr = prim.CreateAttribute(LENS + name, kind, custom=True)
+        attr.Set(value)
+        attr.SetDocumentation(doc)
+
+    add("model", Sdf.ValueTypeNames.Token, k.model, "COLMAP camera model of the solve")
+    add("params", Sdf.ValueTypeNames.DoubleArray, Vt.DoubleArray(k.params),
+        "the model's parameters in COLMAP's order; focal lengths and centre in pixels")  # fmt: skip
+    add("resolution", Sdf.ValueTypeNames.Int2, Gf.Vec2i(solution.width, solution.height),
+        "the image size in pixels the params are for")  # fmt: skip
+    for term in DISTORTION_TERMS:
+        add(term, Sdf.ValueTypeNames.Double, getattr(k, term),
+            "Brown-Conrady distortion term, OpenCV/COLMAP convention")  # fmt: skip
+    if k.lens.distorted:
+        add("stmapUndistort", Sdf.ValueTypeNames.Asset, Sdf.AssetPath(f"./{STMAP_UNDISTORT}"),
+            "Nuke ST-map: the plate to the undistorted (pinhole) image")  # fmt: skip
+        add("stmapRedistort", Sdf.ValueTypeNames.Asset, Sdf.AssetPath(f"./{STMAP_REDISTORT}"),
+            "Nuke ST-map: an undistorted render to the plate's lens")  # fmt: skip
 
 
 def read_usda_camera(data: bytes) -> tuple[dict[int, np.ndarray], float, float]:

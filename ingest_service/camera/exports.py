@@ -12,23 +12,19 @@ import numpy as np
 from ingest_service.camera.geometry import gl_from_cv, matrix_to_quat, nuke_zxy_degrees
 from ingest_service.camera.solution import CameraSolution
 
-DISTORTION_KEYS = {"SIMPLE_RADIAL": ["k1"], "RADIAL": ["k1", "k2"],
-                   "OPENCV": ["k1", "k2", "p1", "p2"]}  # fmt: skip
-
 
 def transforms_json(solution: CameraSolution, frames_dir: str = "../frames") -> bytes:
     """nerfstudio's transforms.json: OpenGL camera-to-world per frame; paths relative to
-    the file (it lives in camera/, the frames in frames/)."""
+    the file (it lives in camera/, the frames in frames/). A distorted lens is written as
+    nerfstudio's OPENCV model with all four terms, so trainers undistort the frames."""
     k = solution.intrinsics
     doc: dict[str, Any] = {
-        "camera_model": "OPENCV" if k.model in DISTORTION_KEYS else "PINHOLE",
+        "camera_model": "OPENCV" if k.lens.distorted else "PINHOLE",
         "fl_x": k.fx, "fl_y": k.fy, "cx": k.cx, "cy": k.cy,
         "w": solution.width, "h": solution.height,
     }  # fmt: skip
-    # One focal length (SIMPLE_*, RADIAL) puts distortion after 3 terms, two after 4.
-    first = 3 if k.model in ("SIMPLE_RADIAL", "RADIAL") else 4
-    for name, value in zip(DISTORTION_KEYS.get(k.model, []), k.params[first:], strict=False):
-        doc[name] = value
+    if k.lens.distorted:
+        doc.update(k1=k.k1, k2=k.k2, p1=k.p1, p2=k.p2)
     doc["frames"] = [
         {
             "file_path": f"{frames_dir}/{f.image}",

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from ingest_service.camera.geometry import invert
+from ingest_service.camera.lens import Lens
 
 Matrix4 = list[list[float]]
 
 
 class SolveKind(StrEnum):
     FULL = "full"  # parallax: rotation and translation solved
+    # mostly rotation with a little travel: focal length from the rotation, then a full solve
+    SMALL_TRANSLATION = "small_translation"
     ROTATION_ONLY = "rotation_only"  # nodal pan/tilt: one camera centre for all frames
     STATIC = "static"  # locked off: one camera for all frames
 
@@ -24,15 +28,57 @@ class FrameStatus(StrEnum):
     INTERPOLATED = "interpolated"
 
 
+DISTORTION_TERMS = ("k1", "k2", "p1", "p2")
+
+
 class Intrinsics(BaseModel):
-    """COLMAP camera model and parameters, in pixels of the published frames."""
+    """COLMAP camera model and parameters, in pixels of the published frames (COLMAP's
+    convention: the first pixel's centre is at (0.5, 0.5)), and the same lens spelled out."""
 
     model: str = Field(description="COLMAP model name: PINHOLE, SIMPLE_RADIAL, OPENCV, …")
-    params: list[float]
+    params: list[float] = Field(description="the model's parameters, in COLMAP's order")
     fx: float
     fy: float
     cx: float
     cy: float
+    k1: float = Field(default=0.0, description="radial distortion, r² term (OpenCV/COLMAP)")
+    k2: float = Field(default=0.0, description="radial distortion, r⁴ term")
+    p1: float = Field(default=0.0, description="tangential (decentring) distortion, p1")
+    p2: float = Field(default=0.0, description="tangential (decentring) distortion, p2")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _terms_from_params(cls, data: Any) -> Any:
+        """camera.json files written before k1… were spelled out hold them only in params."""
+        if not isinstance(data, dict) or any(t in data for t in DISTORTION_TERMS):
+            return data
+        try:
+            lens = Lens.from_colmap(data["model"], data["params"])
+        except (KeyError, TypeError, ValueError):
+            return data  # a model Lens does not know; the field validators speak for it
+        return {**data, **{t: getattr(lens, t) for t in DISTORTION_TERMS}}
+
+    @model_validator(mode="after")
+    def _params_agree(self) -> Intrinsics:
+        try:
+            described = Lens.from_colmap(self.model, self.params)
+        except ValueError:
+            return self
+        for name in ("fx", "fy", "cx", "cy", *DISTORTION_TERMS):
+            if not math.isclose(getattr(described, name), getattr(self, name),
+                                rel_tol=1e-9, abs_tol=1e-12):  # fmt: skip
+                raise ValueError(f"{name} disagrees with the {self.model} params")
+        return self
+
+    @classmethod
+    def from_lens(cls, lens: Lens) -> Intrinsics:
+        model, params = lens.colmap()
+        return cls(model=model, params=params, fx=lens.fx, fy=lens.fy, cx=lens.cx, cy=lens.cy,
+                   k1=lens.k1, k2=lens.k2, p1=lens.p1, p2=lens.p2)  # fmt: skip
+
+    @property
+    def lens(self) -> Lens:
+        return Lens(self.fx, self.fy, self.cx, self.cy, self.k1, self.k2, self.p1, self.p2)
 
 
 class CameraFrame(BaseModel):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pycolmap
 import pytest
+from pxr import Usd, UsdGeom
+from pydantic import ValidationError
 
 from ingest_service.camera.export_colmap import colmap_text
 from ingest_service.camera.export_usd import camera_usda, read_usda_camera
@@ -25,6 +28,7 @@ from ingest_service.camera.geometry import (
     matrix_to_quat,
     quat_to_matrix,
 )
+from ingest_service.camera.lens import Lens
 from ingest_service.camera.solution import (
     CameraFrame,
     CameraSolution,
@@ -143,3 +147,88 @@ def test_opencv_model_distortion_terms_land_in_the_right_keys(solution: CameraSo
         0.001,
         0.002,
     )
+
+
+def test_a_camera_json_from_before_k1_was_spelled_out_still_loads(
+    solution: CameraSolution,
+) -> None:
+    doc = json.loads(solution.model_dump_json())
+    for term in ("k1", "k2", "p1", "p2"):
+        del doc["intrinsics"][term]
+    old = CameraSolution.model_validate(doc)
+    assert old.intrinsics.k1 == 0.01  # read from the SIMPLE_RADIAL params
+    assert old.intrinsics.lens == Lens(800, 800, 480, 270, k1=0.01)
+
+
+def test_intrinsics_from_a_lens_hold_it_in_the_smallest_colmap_model() -> None:
+    radial = Intrinsics.from_lens(Lens(800, 800, 480, 270, k1=-0.1, k2=0.02))
+    assert (radial.model, radial.params) == ("RADIAL", [800, 480, 270, -0.1, 0.02])
+    assert (radial.k1, radial.k2, radial.p1, radial.p2) == (-0.1, 0.02, 0.0, 0.0)
+    full = Lens(800, 790, 481, 269, k1=-0.1, k2=0.02, p1=0.001, p2=-0.002)
+    assert Intrinsics.from_lens(full).model == "OPENCV"
+    assert Intrinsics.from_lens(full).lens == full
+    assert Intrinsics.from_lens(Lens(800, 800, 480, 270)).model == "SIMPLE_PINHOLE"
+
+
+def test_intrinsics_refuse_terms_that_contradict_the_params() -> None:
+    with pytest.raises(ValidationError, match="k1 disagrees"):
+        Intrinsics(model="SIMPLE_RADIAL", params=[800, 480, 270, 0.01],
+                   fx=800, fy=800, cx=480, cy=270, k1=0.02)  # fmt: skip
+
+
+def test_transforms_json_carries_all_four_terms_when_distorted(solution: CameraSolution) -> None:
+    doc = json.loads(transforms_json(solution))  # SIMPLE_RADIAL: k1 only in the solve
+    assert doc["camera_model"] == "OPENCV"
+    assert (doc["k1"], doc["k2"], doc["p1"], doc["p2"]) == (0.01, 0.0, 0.0, 0.0)
+    solution.intrinsics = Intrinsics.from_lens(Lens(800, 800, 480, 270))
+    doc = json.loads(transforms_json(solution))
+    assert doc["camera_model"] == "PINHOLE"
+    assert not {"k1", "k2", "p1", "p2"} & set(doc)
+
+
+@pytest.mark.parametrize(
+    "lens",
+    [Lens(800, 800, 480, 270, k1=-0.1, k2=0.02),
+     Lens(800, 790, 481, 269, k1=-0.1, k2=0.02, p1=0.001, p2=-0.002)],
+    ids=["RADIAL", "OPENCV"],
+)  # fmt: skip
+def test_colmap_cameras_hold_the_lens(solution: CameraSolution, tmp_path: Path, lens: Lens) -> None:
+    solution.intrinsics = Intrinsics.from_lens(lens)
+    xyz = np.array([[0.0, 0, 5], [1, 1, 6], [-1, 0.5, 7]])
+    rgb = np.array([[10, 20, 30]] * 3, dtype=np.uint8)
+    for name, data in colmap_text(solution, xyz, rgb).items():
+        (tmp_path / name).write_bytes(data)
+    camera = next(iter(pycolmap.Reconstruction(str(tmp_path)).cameras.values()))
+    assert camera.model.name == solution.intrinsics.model
+    assert Lens.from_colmap(camera.model.name, list(camera.params)) == lens
+
+
+def test_usd_camera_carries_the_lens_and_names_the_st_maps(
+    solution: CameraSolution, tmp_path: Path
+) -> None:
+    lens = Lens(800, 790, 481, 269, k1=-0.1, k2=0.02, p1=0.001, p2=-0.002)
+    solution.intrinsics = Intrinsics.from_lens(lens)
+    path = tmp_path / "camera.usda"
+    path.write_bytes(camera_usda(solution))
+    (tmp_path / "stmap_undistort.exr").write_bytes(b"")  # published beside camera.usda
+    stage = Usd.Stage.Open(str(path))
+    prim = stage.GetPrimAtPath("/solve/camera")
+    assert UsdGeom.Camera(prim)
+    values = {name: prim.GetAttribute(f"ingest:lens:{name}").Get()
+              for name in ("k1", "k2", "p1", "p2")}  # fmt: skip
+    assert values == {"k1": -0.1, "k2": 0.02, "p1": 0.001, "p2": -0.002}
+    assert prim.GetAttribute("ingest:lens:model").Get() == "OPENCV"
+    assert list(prim.GetAttribute("ingest:lens:params").Get()) == solution.intrinsics.params
+    assert tuple(prim.GetAttribute("ingest:lens:resolution").Get()) == (960, 540)
+    undistort = prim.GetAttribute("ingest:lens:stmapUndistort").Get()
+    assert Path(undistort.resolvedPath) == tmp_path / "stmap_undistort.exr"
+    assert prim.GetAttribute("ingest:lens:stmapRedistort").Get().path == "./stmap_redistort.exr"
+    frames, _, _ = read_usda_camera(path.read_bytes())  # the camera itself is unchanged
+    assert sorted(frames) == [f.frame for f in solution.frames]
+
+
+def test_usd_camera_without_distortion_names_no_st_maps(solution: CameraSolution) -> None:
+    solution.intrinsics = Intrinsics.from_lens(Lens(800, 800, 480, 270))
+    data = camera_usda(solution)
+    assert b"ingest:lens:k1 = 0" in data
+    assert b"stmap" not in data
