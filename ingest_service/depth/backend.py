@@ -9,7 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ingest_service.camera.frames_in import to_display_8bit
+from ingest_service.camera.lens_maps import PlateLens
+from ingest_service.camera.pinhole_frames import PinholeFrames
 from ingest_service.camera.solution import CameraSolution
 from ingest_service.errors import DepthUnavailableError
 from ingest_service.stage_results import OutputFile
@@ -38,10 +39,18 @@ class DepthInputs:
         step = max(1, len(frames) // 50)
         return points_depth_range(self.xyz, [f.c2w for f in frames[::step]])
 
+    @cached_property
+    def pinhole(self) -> PinholeFrames:
+        return PinholeFrames(self.ctx.store, self.files, self.solution, self.ctx.scratch)
+
+    @property
+    def plate_lens(self) -> PlateLens:
+        return self.pinhole.plate_lens
+
     def bgr(self, index: int) -> np.ndarray:
-        """Frame `index` as 8-bit BGR, whatever format the frames were published in."""
-        key = self.files[index].key
-        return to_display_8bit(self.ctx.store.get(key).data, key, self.ctx.scratch)
+        """Frame `index` as 8-bit BGR as the solve's pinhole camera sees it (undistorted
+        when the lens distorts): depth is measured and published in that geometry."""
+        return self.pinhole.bgr(index)
 
 
 def points_depth_range(xyz: np.ndarray, cameras: list[np.ndarray]) -> tuple[float, float]:

@@ -8,6 +8,9 @@ see (disocclusion, the frame's edge). The raw map is then cleaned up spatially
 (opening, closing, small blobs dropped) and temporally (a pixel must move in this frame
 and in one of its neighbours).
 
+Pixels a view did not see (`seen`: the bare edges of a frame undistorted from a
+pincushion lens) are treated like the frame's edge: unknown, never motion.
+
 Limits: an object moving along the camera's epipolar lines looks like a depth error, not
 motion, and is missed; untextured moving surfaces produce little residual.
 """
@@ -40,6 +43,7 @@ class MotionView:
     depth: np.ndarray  # float32 z-depth at working resolution
     k: np.ndarray  # intrinsics at working resolution
     c2w: np.ndarray  # OpenCV camera-to-world
+    seen: np.ndarray | None = None  # bool: pixels the plate covers (None: every pixel)
 
 
 def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
@@ -57,6 +61,14 @@ def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
         map_x = (other.k[0, 0] * there[..., 0] / z + other.k[0, 2]).astype(np.float32)
         map_y = (other.k[1, 1] * there[..., 1] / z + other.k[1, 2]).astype(np.float32)
     inside = (z > 1e-6) & (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+    if ref.seen is not None:
+        inside &= ref.seen
+    if other.seen is not None:
+        landed = cv2.remap(other.seen.astype(np.uint8),
+                           np.where(inside, map_x, 0).astype(np.float32),
+                           np.where(inside, map_y, 0).astype(np.float32),
+                           cv2.INTER_NEAREST)  # fmt: skip
+        inside &= landed > 0
     warped = cv2.remap(other.gray, np.where(inside, map_x, 0).astype(np.float32),
                        np.where(inside, map_y, 0).astype(np.float32), cv2.INTER_LINEAR)  # fmt: skip
     residual = cv2.boxFilter(np.abs(warped - ref.gray), -1, (WINDOW, WINDOW))

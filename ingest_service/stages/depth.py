@@ -3,15 +3,20 @@
 `classical` (the default, no weights) measures depth by plane-sweep stereo from the
 solved cameras; `depth-anything` runs Depth Anything V2 and aligns each frame to the
 solve. Either way the published depth is z-depth consistent with the published camera,
-with a 16-bit preview over one near/far range and a confidence map.
+with a 16-bit preview over one near/far range and a confidence map. When the solved lens
+distorts, depth is in undistorted geometry: the plate's size and the camera's K, pixels
+the plate does not cover at confidence 0; the camera's stmap_redistort.exr puts the lens back.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from ingest_service.camera.exports import read_points_ply
 from ingest_service.camera.solution import CameraSolution, SolveKind
+from ingest_service.camera.stmap import STMAP_REDISTORT
 from ingest_service.depth.backend import DepthBackend, DepthInputs
 from ingest_service.depth.classical import ClassicalDepth
 from ingest_service.depth.writers import confidence_png, depth_exr, preview_png
@@ -39,6 +44,7 @@ def run(ctx: StageContext) -> StageOutput:
     filled: list[float] = []
     kept_raw = False
     near, far = inputs.depth_range
+    covered = inputs.plate_lens.covered if inputs.plate_lens.distorted else None
     ctx.progress.started("depth", backend.steps, "steps")
 
     def put(name: str, data: bytes, media: str, number: int) -> None:
@@ -49,7 +55,8 @@ def run(ctx: StageContext) -> StageOutput:
         number = first + frame.index
         put(f"depth.{number:0{pad}d}.exr", depth_exr(frame.depth, ctx.scratch), "image/x-exr",
             number)  # fmt: skip
-        put(f"confidence.{number:0{pad}d}.png", confidence_png(frame.confidence), "image/png",
+        confidence = frame.confidence if covered is None else frame.confidence * covered
+        put(f"confidence.{number:0{pad}d}.png", confidence_png(confidence), "image/png",
             number)  # fmt: skip
         if frame.raw is not None:
             kept_raw = True
@@ -87,7 +94,7 @@ def run(ctx: StageContext) -> StageOutput:
     return StageOutput(
         result=result,
         backend=summary.backend,
-        parameters=summary.parameters,
+        parameters={**summary.parameters, **_geometry(ctx, inputs)},
         device=device,
         gpu_seconds=summary.gpu_seconds,
     )
@@ -116,6 +123,15 @@ def depth_inputs(ctx: StageContext) -> DepthInputs:
         solution=solution,
         xyz=xyz,
     )
+
+
+def _geometry(ctx: StageContext, inputs: DepthInputs) -> dict[str, Any]:
+    """Which image geometry depth is in, and the ST-map that takes it to the plate's."""
+    if not inputs.plate_lens.distorted:
+        return {"geometry": "plate"}
+    camera = ctx.result("camera", CameraResult)
+    redistort = next((f.key for f in camera.files if f.key.endswith("/" + STMAP_REDISTORT)), None)
+    return {"geometry": "undistorted", "redistort_stmap": redistort}
 
 
 def _backend(ctx: StageContext, inputs: DepthInputs) -> DepthBackend:

@@ -2,8 +2,10 @@
 
 `classical` (the default, no weights) finds what moves on its own against the solved
 camera and depth, in one `moving` sequence; it cannot read prompts and the manifest
-says so. `sam3` runs SAM 3 with the plate's text prompts: per prompt a combined mask
-and one sequence per tracked instance (`masks/<label>/instance-NN/`).
+says so. It works in the depth's undistorted geometry when the lens distorts, and puts
+the lens back (nearest neighbour), so its masks line up with the plate as SAM 3's do.
+`sam3` runs SAM 3 with the plate's text prompts: per prompt a combined mask and one
+sequence per tracked instance (`masks/<label>/instance-NN/`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import cv2
 import numpy as np
 
 from ingest_service.camera.frames_in import to_display_8bit
+from ingest_service.camera.pinhole_frames import PinholeFrames
 from ingest_service.camera.solution import CameraSolution, SolveKind
 from ingest_service.errors import MasksUnavailableError
 from ingest_service.job_states import StageStatus
@@ -56,10 +59,10 @@ def _classical(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -
         raise MasksUnavailableError("classical masks need a camera that moves through space")
     depths = sorted((f for f in depth.files if f.role == "depth"), key=lambda f: f.frame or 0)
     size = (writer.width, writer.height)
-    for index, mask in moving_masks(ctx, files, depths, solution,
-                                    ctx.settings.depth_max_image_size):  # fmt: skip
-        full = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_LINEAR) > 0
-        writer.put(LABEL, index, full)
+    frames = PinholeFrames(ctx.store, files, solution, ctx.scratch)
+    for index, mask in moving_masks(ctx, frames, depths, ctx.settings.depth_max_image_size):
+        full = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_LINEAR)
+        writer.put(LABEL, index, frames.plate_lens.to_plate(full) > 0)
         ctx.progress.advanced()
     prompts = ctx.job.options.mask_prompts
     result = MasksResult(
@@ -82,7 +85,12 @@ def _classical(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -
         ],
         files=writer.files,
     )
-    parameters = {"backend": "classical", "working_size": ctx.settings.depth_max_image_size}
+    parameters = {
+        "backend": "classical",
+        "working_size": ctx.settings.depth_max_image_size,
+        "geometry": "plate",  # measured undistorted when the lens distorts, then put back
+        "undistorted_to_measure": frames.plate_lens.distorted,
+    }
     return StageOutput(result=result, backend=result.backend, parameters=parameters)
 
 

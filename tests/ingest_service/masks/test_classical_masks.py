@@ -75,3 +75,24 @@ def test_masks_stage_finds_the_moving_box_through_solve_and_depth(tmp_path: Path
         assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
         scores.append(iou(mask == 255, scene.render_all(cams[i], F, W, H, i)[2]))
     assert np.mean(scores) > 0.6, [round(s, 2) for s in scores]
+
+
+def test_pixels_the_plate_did_not_cover_are_never_motion() -> None:
+    """Frames undistorted from a pincushion lens have a bare (black) edge: it must not
+    read as motion, in the frame itself or where a neighbour's bare edge lands."""
+    scene, cams = Scene(), motion("orbit", 48)
+    seen = np.ones((H, W), bool)
+    seen[:, :48] = False  # a bare band, clear of the residual window
+
+    def view(i: int, covered: np.ndarray | None) -> MotionView:
+        image, depth, _ = scene.render_all(cams[i], F, W, H, i)
+        g = gray(image[..., ::-1])
+        g[:, :40] = 0.0
+        return MotionView(g, depth.astype(np.float32), K, cams[i], covered)
+
+    def moving(covered: np.ndarray | None) -> np.ndarray:
+        ref = view(24, covered)
+        return clean(raw_motion(ref, [view(24 - STEP, covered), view(24 + STEP, covered)]))
+
+    assert moving(None)[:, :64].mean() > 0.05  # what the bare band did before it was known
+    assert moving(seen).mean() < 0.01

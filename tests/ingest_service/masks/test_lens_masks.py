@@ -1,0 +1,49 @@
+"""Classical masks through a distorting lens: measured undistorted, published on the plate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from ingest_service.camera.lens import Lens
+from ingest_service.stages import depth as depth_stage
+from ingest_service.stages import masks as masks_stage
+from ingest_service.stages.base import StageOutput
+from tests.lens_plates import F, H, LensPlate, W, lens_job, record_output
+
+STRONG_BARREL = Lens(F, F, W / 2, H / 2, k1=-0.3, k2=0.08)  # 24 px at the corners
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def _masks(plate: LensPlate) -> tuple[StageOutput, list[float]]:
+    """Depth then masks; each published mask's IoU with the truth on the plate."""
+    record_output(plate.ctx.job, "depth", depth_stage.run(plate.ctx))
+    output = masks_stage.run(plate.ctx)
+    scores = []
+    for i in range(3, 21):
+        key = f"{plate.ctx.output_prefix}masks/moving/mask.{i + 1:04d}.png"
+        mask = cv2.imdecode(np.frombuffer(plate.ctx.store.get(key).data, np.uint8),
+                            cv2.IMREAD_UNCHANGED)  # fmt: skip
+        assert mask.shape == (H, W) and set(np.unique(mask)) <= {0, 255}
+        scores.append(iou(mask == 255, plate.moving[i]))
+    return output, scores
+
+
+@pytest.mark.slow
+def test_moving_object_masks_line_up_with_a_distorted_plate(tmp_path: Path) -> None:
+    output, scores = _masks(lens_job(tmp_path / "known", STRONG_BARREL, mover=True))
+    assert output.parameters["geometry"] == "plate"
+    assert output.parameters["undistorted_to_measure"] is True
+    assert np.mean(scores) > 0.7, [round(s, 2) for s in scores]
+    # A camera blind to the lens explains the static scene badly away from the centre.
+    blind = lens_job(tmp_path / "blind", STRONG_BARREL, claimed=Lens(F, F, W / 2, H / 2),
+                     mover=True)  # fmt: skip
+    blind_output, blind_scores = _masks(blind)
+    assert blind_output.parameters["undistorted_to_measure"] is False
+    assert np.mean(blind_scores) < np.mean(scores) - 0.15
