@@ -124,6 +124,12 @@ class CameraResult(BaseModel):
     split_models: list[int]
     timings_s: dict[str, float]
     files: list[OutputFile]
+    review: Literal["ok"] | list[str] = Field(
+        default="ok", description='"ok", or why an artist should check the solve, in words'
+    )
+    evidence: dict[str, Any] | None = Field(
+        default=None, description="what the solve measured about itself (see camera.json)"
+    )
 
     def outputs(self) -> list[OutputFile]:
         return list(self.files)

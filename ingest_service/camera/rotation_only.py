@@ -90,3 +90,18 @@ def solve_rotations(
             if votes:
                 rotations[j] = _nearest_rotation(np.sum(votes, axis=0))
     return rotations
+
+
+def rotation_between(p1: np.ndarray, p2: np.ndarray, k: np.ndarray) -> np.ndarray | None:
+    """R with x2 ~ K R K⁻¹ x1 (R = R2ᵀ R1 for camera-to-world R1, R2), by least squares on
+    the tracks' rays."""
+    if len(p1) < 8:
+        return None
+    k_inv = np.linalg.inv(k)
+    a = np.c_[p1, np.ones(len(p1))] @ k_inv.T
+    b = np.c_[p2, np.ones(len(p2))] @ k_inv.T
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    u, _, vt = np.linalg.svd(b.T @ a)  # Kabsch: the rotation taking rays a onto rays b
+    rotation: np.ndarray = u @ np.diag([1, 1, np.sign(np.linalg.det(u @ vt))]) @ vt
+    return rotation

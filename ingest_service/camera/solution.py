@@ -105,6 +105,33 @@ class CameraFrame(BaseModel):
         return np.array(self.world_from_camera)
 
 
+class SolveEvidence(BaseModel):
+    """What the solve measured about itself, in pixels of the published frames."""
+
+    frontend: str = Field(description="tracks (point tracks through the video) or features")
+    fallback_reason: str | None = Field(
+        default=None, description="why the solve fell back from tracks to features"
+    )
+    parallax_deg: float | None = Field(
+        description="median triangulation angle of the solve's points (none without points)"
+    )
+    focal_length_px: float
+    focal_source: str = Field(description="solved, rotation, hint or assumed")
+    focal_range_px: tuple[float, float] | None = Field(
+        description="focal lengths that fit the tracks within 5 % more residual"
+    )
+    tracks_per_frame: float | None = Field(description="median tracked points per frame")
+    track_length_frames: float | None = Field(description="median frames a point is seen in")
+    reprojection_error_px: dict[str, float] | None = Field(
+        description="percentiles (p50, p90, p99) of the distance between seen and solved points"
+    )
+    interpolated_frames: int
+    interpolated_share: float
+    unexplained_motion_share: float | None = Field(
+        default=None, description="share of the tracks' motion a pure rotation cannot explain"
+    )
+
+
 class CameraSolution(BaseModel):
     schema_version: Literal["1.0"] = "1.0"
     width: int
@@ -123,6 +150,10 @@ class CameraSolution(BaseModel):
     split_models: list[int] = Field(
         default_factory=list, description="registered frames in each model the mapper made"
     )
+    review: Literal["ok"] | list[str] = Field(
+        default="ok", description='"ok", or why an artist should check the solve, in words'
+    )
+    evidence: SolveEvidence | None = None
 
     @property
     def registered(self) -> int:

@@ -11,19 +11,24 @@ from ingest_service.camera.exports import camera_csv, nuke_chan, points_ply, tra
 from ingest_service.camera.frames_in import stage_frames
 from ingest_service.camera.geometry import up_aligned
 from ingest_service.camera.interpolate import fill_missing
+from ingest_service.camera.lens import Lens
+from ingest_service.camera.review import verdict
 from ingest_service.camera.solution import (
     CameraFrame,
     CameraSolution,
     FrameStatus,
     Intrinsics,
+    SolveEvidence,
 )
 from ingest_service.camera.solve import SolveOutcome, SolveSettings, solve
+from ingest_service.camera.stmap import lens_outputs
 from ingest_service.outputs import put_output
 from ingest_service.stage_results import CameraResult, FramesResult, OutputFile, ProbeResult
 from ingest_service.stages.base import StageContext, StageOutput
 
 MEDIA_TYPES = {".json": "application/json", ".chan": "text/plain", ".usda": "model/vnd.usda",
-               ".csv": "text/csv", ".txt": "text/plain", ".ply": "application/x-ply"}  # fmt: skip
+               ".csv": "text/csv", ".txt": "text/plain", ".ply": "application/x-ply",
+               ".exr": "image/x-exr"}  # fmt: skip
 
 
 def run(ctx: StageContext) -> StageOutput:
@@ -39,7 +44,10 @@ def run(ctx: StageContext) -> StageOutput:
                          workers=settings.workers)  # fmt: skip
     ctx.check()
     focal_hint = _focal_hint_px(options.focal_length_mm, options.sensor_width_mm, width)
-    solver = SolveSettings(max_features=settings.camera_max_features,
+    solver = SolveSettings(frontend=settings.camera_frontend,
+                           track_points=settings.camera_track_points,
+                           distortion=settings.camera_distortion,
+                           max_features=settings.camera_max_features,
                            overlap=settings.camera_overlap, threads=settings.workers,
                            mapper=settings.camera_mapper,
                            max_keyframes=settings.camera_max_keyframes)  # fmt: skip
@@ -49,20 +57,56 @@ def run(ctx: StageContext) -> StageOutput:
         scratch=ctx.scratch,
     )  # fmt: skip
     solution, xyz = _solution(outcome, files, width, height, scale, float(probe.fps))
+    solution.evidence = _evidence(outcome, solution, scale)
+    reasons = verdict(solution.kind, solution.evidence)
+    solution.review = reasons or "ok"
     written = _publish(ctx, solution, xyz, outcome.rgb, options.sensor_width_mm)
     result = CameraResult(
         solve=solution.kind.value, frames=len(solution.frames), registered=solution.registered,
         interpolated=solution.interpolated, reprojection_error_px=solution.reprojection_error_px,
         points=solution.points, focal_length_px=solution.intrinsics.fx,
         focal_source=outcome.focal_source, split_models=outcome.split,
-        timings_s=outcome.timings, files=written,
+        timings_s=outcome.timings, files=written, review=solution.review,
+        evidence=solution.evidence.model_dump(),
     )  # fmt: skip
-    parameters = {"solve_scale": round(scale, 4), "max_features": solver.max_features,
+    parameters = {"solve_scale": round(scale, 4), "frontend": outcome.frontend,
+                  "requested_frontend": solver.frontend, "track_points": solver.track_points,
+                  "fallback_reason": outcome.fallback_reason,
+                  "max_features": solver.max_features,
                   "overlap": solver.overlap, "quadratic_overlap": True, "mapper": solver.mapper,
                   "max_keyframes": solver.max_keyframes,
                   "camera_model": outcome.model, "focal_hint_px": focal_hint}  # fmt: skip
     return StageOutput(result=result, backend=f"pycolmap-{pycolmap.__version__}",
                        parameters=parameters, cpu_cores=settings.workers)  # fmt: skip
+
+
+def _evidence(outcome: SolveOutcome, solution: CameraSolution, scale: float) -> SolveEvidence:
+    """The solve's own measurements, in pixels of the published frames."""
+    measured = outcome.measured
+    span = measured.focal_range_px
+    errors = measured.reprojection_px
+    return SolveEvidence(
+        frontend=outcome.frontend,
+        fallback_reason=outcome.fallback_reason,
+        parallax_deg=_rounded(measured.parallax_deg, 3),
+        focal_length_px=round(solution.intrinsics.fx, 2),
+        focal_source=outcome.focal_source,
+        focal_range_px=(round(span[0] / scale, 1), round(span[1] / scale, 1)) if span else None,
+        tracks_per_frame=measured.tracks_per_frame,
+        track_length_frames=measured.track_length_frames,
+        reprojection_error_px=(
+            {k: round(v / scale, 3) for k, v in zip(("p50", "p90", "p99"), errors, strict=True)}
+            if errors
+            else None
+        ),
+        interpolated_frames=solution.interpolated,
+        interpolated_share=round(solution.interpolated / max(len(solution.frames), 1), 4),
+        unexplained_motion_share=_rounded(measured.unexplained_motion_share, 4),
+    )
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _focal_hint_px(focal_mm: float | None, sensor_mm: float | None, width: int) -> float | None:
@@ -76,15 +120,8 @@ def _solution(
     fps: float,
 ) -> tuple[CameraSolution, np.ndarray]:  # fmt: skip
     """Full-resolution intrinsics, an upright world, and a camera for every frame."""
-    params = list(outcome.params)
     # Focal lengths and principal point scale with the image; distortion terms do not.
-    pixel_terms = 3 if outcome.model in ("SIMPLE_RADIAL", "SIMPLE_PINHOLE", "RADIAL") else 4
-    params[:pixel_terms] = [v / scale for v in params[:pixel_terms]]
-    if pixel_terms == 3:
-        fx = fy = params[0]
-        cx, cy = params[1], params[2]
-    else:
-        fx, fy, cx, cy = params[:4]
+    lens = Lens.from_colmap(outcome.model, outcome.params).scaled(1 / scale)
     align = up_aligned([outcome.cameras[i] for i in sorted(outcome.cameras)])
     solved = {i: align @ c2w for i, c2w in outcome.cameras.items()}
     xyz = (outcome.xyz @ align[:3, :3].T + align[:3, 3]) if len(outcome.xyz) else outcome.xyz
@@ -100,7 +137,7 @@ def _solution(
     ]
     solution = CameraSolution(
         width=width, height=height,
-        intrinsics=Intrinsics(model=outcome.model, params=params, fx=fx, fy=fy, cx=cx, cy=cy),
+        intrinsics=Intrinsics.from_lens(lens),
         kind=outcome.kind, fps=fps, frames=frames,
         reprojection_error_px=outcome.reprojection_error_px, points=len(xyz),
         split_models=outcome.split,
@@ -122,6 +159,9 @@ def _publish(
         "points.ply": points_ply(xyz, rgb),
         **{f"colmap/{name}": data for name, data in colmap_text(solution, xyz, rgb).items()},
     }
+    lens = solution.intrinsics.lens
+    if lens.distorted:
+        outputs.update(lens_outputs(lens, solution.width, solution.height, scratch=ctx.scratch))
     return [
         put_output(
             ctx.store,

@@ -60,7 +60,7 @@ def test_moving_camera_is_solved_accurately(tmp_path: Path, plate_dir: str, kind
     manifest = Manifest.model_validate_json(services.store.get(record.manifest_key).data)  # type: ignore[attr-defined]
     details = manifest.stages["camera"].details
     assert details["registered"] == 24 and details["solve"] == "full"
-    assert {"features", "matching", "mapping"} <= set(details["timings_s"])
+    assert {"tracking", "keyframes", "mapping", "adjustment"} <= set(details["timings_s"])
     names = {f.key.rsplit("camera/", 1)[-1] for f in manifest.files if f.role == "camera"}
     assert names == {
         "camera.json",

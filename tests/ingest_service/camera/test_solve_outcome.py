@@ -6,8 +6,8 @@ import numpy as np
 import pycolmap
 import pytest
 
+from ingest_service.camera.features_solve import _outcome
 from ingest_service.camera.solution import SolveKind
-from ingest_service.camera.solve import _outcome
 from ingest_service.errors import CameraSolveError
 
 NAMES = [f"frame.{i:04d}.png" for i in range(1, 9)]

@@ -1,0 +1,53 @@
+"""What a camera solve is asked to do and what it hands back, whichever front end ran."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ingest_service.camera.review import Measured
+from ingest_service.camera.solution import SolveKind
+
+Frontend = Literal["tracks", "features"]
+Mapper = Literal["global", "incremental"]
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    frontend: Frontend = "tracks"  # point tracks through the video, or SIFT on every frame
+    track_points: int = 1000  # tracks kept alive per frame (tracks front end)
+    max_features: int = 2048  # SIFT per frame (features front end)
+    overlap: int = 10
+    threads: int = 2
+    mapper: Mapper = "global"  # features front end: "global" or "incremental"
+    max_keyframes: int = 200  # features front end
+    distortion: bool = True  # estimate radial distortion when the lens shows it
+
+
+@dataclass
+class SolveOutcome:
+    kind: SolveKind
+    model: str
+    params: list[float]  # COLMAP camera params at solve resolution
+    focal_source: str  # "solved", "hint", "rotation" or "assumed"
+    cameras: dict[int, np.ndarray]  # frame index -> OpenCV camera-to-world
+    xyz: np.ndarray
+    rgb: np.ndarray
+    reprojection_error_px: float | None
+    split: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    frontend: Frontend = "features"
+    fallback_reason: str | None = None  # why the tracks front end handed over to features
+    measured: Measured = field(default_factory=Measured)  # at solve resolution
+
+
+@contextmanager
+def timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - start, 3)

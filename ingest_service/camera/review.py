@@ -1,0 +1,222 @@
+"""What a solve measured about itself, and a verdict an artist can read.
+
+A reprojection error alone hardly flags a wrong focal length (a 10 % error can cost a
+tenth of a pixel), so the focal length is tested directly: the solve is re-adjusted with
+the focal length held at values around the solved one, and every value whose residual
+stays within 5 % of the best is said to fit. A narrow range is a focal length the plate
+pins down; a wide one is a guess, and the verdict says so in numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pycolmap
+
+from ingest_service.camera.rotation_only import rotation_between
+from ingest_service.camera.solution import SolveEvidence, SolveKind
+from ingest_service.camera.tracking import Tracks
+from ingest_service.camera.two_view import PairEvidence, transfer_error
+
+FOCAL_FIT = 0.05  # residual increase that still counts as fitting
+FOCAL_GRID = (0.6, 0.75, 0.87, 0.95, 1.0, 1.05, 1.15, 1.33, 1.67)
+PROFILE_IMAGES = 16  # images the focal profile adjusts (evenly spaced)
+# Verdict thresholds, in pixels of the published frames where they are distances.
+WEAK_FOCAL = 0.25  # fitting range wider than this share of the focal length
+LOW_PARALLAX_DEG = 1.0
+HIGH_ERROR_P90_PX = 1.5
+FEW_TRACKS = 100
+MOST_FRAMES = 0.95  # of frames that must be solved rather than interpolated
+
+
+@dataclass
+class Measured:
+    """Evidence at solve resolution, before the stage scales it to the published frames."""
+
+    parallax_deg: float | None = None
+    focal_range_px: tuple[float, float] | None = None
+    tracks_per_frame: float | None = None
+    track_length_frames: float | None = None
+    reprojection_px: tuple[float, float, float] | None = None  # p50, p90, p99
+    unexplained_motion_share: float | None = None
+
+
+def observation_errors(rec: pycolmap.Reconstruction) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Every observation (image id, point2D index) and its reprojection error in pixels;
+    observations behind their camera get an infinite error."""
+    camera = rec.cameras[1]
+    where: list[tuple[int, int]] = []
+    errors: list[np.ndarray] = []
+    for image_id in sorted(rec.images):
+        image = rec.images[image_id]
+        observed = [(i, p) for i, p in enumerate(image.points2D) if p.has_point3D()]
+        if not observed:
+            continue
+        pose = image.cam_from_world()
+        xyz = np.array([rec.points3D[p.point3D_id].xyz for _, p in observed])
+        in_camera = xyz @ pose.rotation.matrix().T + pose.translation
+        projected = np.asarray(camera.img_from_cam(in_camera))
+        seen = np.array([p.xy for _, p in observed])
+        error = np.linalg.norm(projected - seen, axis=1)
+        errors.append(np.where(in_camera[:, 2] > 0, error, np.inf))
+        where.extend((image_id, i) for i, _ in observed)
+    return where, np.concatenate(errors) if errors else np.zeros(0)
+
+
+def measure_reconstruction(
+    rec: pycolmap.Reconstruction, *, fixed_focal: bool, threads: int
+) -> Measured:
+    """Parallax, reprojection error, track statistics and (unless the focal length was
+    held fixed) the range of focal lengths that fit."""
+    _, errors = observation_errors(rec)
+    finite = errors[np.isfinite(errors)]
+    lengths = [p.track.length() for p in rec.points3D.values()]
+    per_image = [img.num_points3D for img in rec.images.values() if img.has_pose]
+    return Measured(
+        parallax_deg=_parallax_deg(rec),
+        focal_range_px=None if fixed_focal else _focal_range_ba(rec, threads),
+        tracks_per_frame=float(np.median(per_image)) if per_image else None,
+        track_length_frames=float(np.median(lengths)) if lengths else None,
+        reprojection_px=(
+            tuple(float(v) for v in np.percentile(finite, [50, 90, 99]))  # type: ignore[arg-type]
+            if len(finite)
+            else None
+        ),
+    )
+
+
+def _parallax_deg(rec: pycolmap.Reconstruction) -> float | None:
+    """Median over points of the angle between the rays of its first and last view."""
+    centres = {i: img.projection_center() for i, img in rec.images.items() if img.has_pose}
+    angles = []
+    for point in rec.points3D.values():
+        ids = sorted(e.image_id for e in point.track.elements)
+        a = centres[ids[0]] - point.xyz
+        b = centres[ids[-1]] - point.xyz
+        cos = a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12)
+        angles.append(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+    return float(np.median(angles)) if angles else None
+
+
+def _focal_range_ba(rec: pycolmap.Reconstruction, threads: int) -> tuple[float, float] | None:
+    registered = sorted(i for i, img in rec.images.items() if img.has_pose)
+    if len(registered) < 3:
+        return None
+    step = max(1, len(registered) // PROFILE_IMAGES)
+    chosen = registered[::step]
+    solved = float(rec.cameras[1].params[0])
+    costs = []
+    for factor in FOCAL_GRID:
+        trial = pycolmap.Reconstruction(rec)
+        camera = trial.cameras[1]
+        camera.params = [solved * factor, *list(camera.params)[1:]]
+        config = pycolmap.BundleAdjustmentConfig()
+        for image_id in chosen:
+            config.add_image(image_id)
+        config.set_constant_cam_intrinsics(1)
+        config.fix_gauge(pycolmap.BundleAdjustmentGauge.TWO_CAMS_FROM_WORLD)
+        options = pycolmap.BundleAdjustmentOptions()
+        options.print_summary = False
+        options.ceres.solver_options.num_threads = threads
+        options.ceres.solver_options.max_num_iterations = 25
+        options.ceres.solver_options.function_tolerance = 1e-6
+        pycolmap.create_default_bundle_adjuster(options, config, trial).solve()
+        where, errors = observation_errors(trial)
+        keep = np.isin([w[0] for w in where], chosen) & np.isfinite(errors)
+        costs.append(float(np.sqrt(np.mean(errors[keep] ** 2))) if keep.any() else np.inf)
+    return fitting_range([solved * f for f in FOCAL_GRID], costs)
+
+
+def focal_range_rotation(
+    tracks: Tracks, pairs: list[PairEvidence], focal: float
+) -> tuple[float, float] | None:
+    """The same test for a rotation: how well rotations at each focal length explain the
+    tracks between keyframes."""
+    width, height = tracks.width, tracks.height
+    focals = [focal * f for f in FOCAL_GRID]
+    costs = []
+    for f in focals:
+        k = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
+        errors = []
+        for pair in pairs:
+            _, p1, p2 = tracks.common(pair.first, pair.second)
+            rotation = rotation_between(p1, p2, k)
+            if rotation is not None:
+                errors.append(transfer_error(k @ rotation @ np.linalg.inv(k), p1, p2))
+        joined = np.concatenate(errors) if errors else np.zeros(0)
+        joined = joined[np.isfinite(joined)]
+        costs.append(float(np.sqrt(np.mean(joined**2))) if len(joined) else np.inf)
+    return fitting_range(focals, costs)
+
+
+def fitting_range(focals: list[float], costs: list[float]) -> tuple[float, float] | None:
+    """The span of focal lengths whose cost is within FOCAL_FIT of the best, interpolated
+    between grid points (and clamped to the grid: a range at its edge is open-ended)."""
+    cost = np.asarray(costs)
+    if not np.isfinite(cost).any():
+        return None
+    limit = (1 + FOCAL_FIT) * float(np.nanmin(cost))
+    best = int(np.nanargmin(cost))
+    lo_i = best
+    while lo_i > 0 and cost[lo_i - 1] <= limit:
+        lo_i -= 1
+    hi_i = best
+    while hi_i < len(cost) - 1 and cost[hi_i + 1] <= limit:
+        hi_i += 1
+    lo, hi = focals[lo_i], focals[hi_i]
+    if lo_i > 0:
+        lo = _cross(focals[lo_i - 1], focals[lo_i], cost[lo_i - 1], cost[lo_i], limit)
+    if hi_i < len(cost) - 1:
+        hi = _cross(focals[hi_i + 1], focals[hi_i], cost[hi_i + 1], cost[hi_i], limit)
+    return (float(lo), float(hi))
+
+
+def _cross(outside: float, inside: float, c_out: float, c_in: float, limit: float) -> float:
+    if not np.isfinite(c_out) or c_out == c_in:
+        return inside
+    t = (c_out - limit) / (c_out - c_in)
+    return outside + t * (inside - outside)
+
+
+def verdict(kind: SolveKind, evidence: SolveEvidence) -> list[str]:
+    """Reasons an artist should check the solve before using it; empty when there are none."""
+    reasons = []
+    f = evidence.focal_length_px
+    if evidence.fallback_reason:
+        reasons.append(
+            f"solved from features on every frame because point tracking failed "
+            f"({evidence.fallback_reason})"
+        )
+    if kind is SolveKind.STATIC and evidence.focal_source == "assumed":
+        reasons.append(
+            f"locked-off camera: the focal length ({f:.0f} px) is assumed, not measured; "
+            "give focal_length_mm and sensor_width_mm in a sidecar if the lens is known"
+        )
+    span = evidence.focal_range_px
+    if span is not None and (span[1] - span[0]) > WEAK_FOCAL * f:
+        reasons.append(
+            f"focal length weakly constrained: {f:.0f} px, anything from {span[0]:.0f} "
+            f"to {span[1]:.0f} px fits"
+        )
+    full = kind in (SolveKind.FULL, SolveKind.SMALL_TRANSLATION)
+    if full and evidence.parallax_deg is not None and evidence.parallax_deg < LOW_PARALLAX_DEG:
+        reasons.append(
+            f"little parallax (median triangulation angle {evidence.parallax_deg:.2f}°): "
+            "camera distances and depth are uncertain"
+        )
+    errors = evidence.reprojection_error_px
+    if errors is not None and errors["p90"] > HIGH_ERROR_P90_PX:
+        reasons.append(
+            f"high reprojection error: 90 % of points within {errors['p90']:.1f} px "
+            f"(median {errors['p50']:.2f} px)"
+        )
+    if evidence.tracks_per_frame is not None and evidence.tracks_per_frame < FEW_TRACKS:
+        reasons.append(f"few points per frame (median {evidence.tracks_per_frame:.0f})")
+    if evidence.interpolated_share > 1 - MOST_FRAMES:
+        reasons.append(
+            f"{evidence.interpolated_frames} frames "
+            f"({100 * evidence.interpolated_share:.0f} %) could not be solved and are "
+            "interpolated between their neighbours"
+        )
+    return reasons
