@@ -10,10 +10,14 @@ import numpy as np
 import pytest
 
 from ingest_service.camera.lens import Lens
+from ingest_service.camera.solution import CameraSolution
 from ingest_service.depth.writers import read_depth_exr
+from ingest_service.job_states import StageStatus
+from ingest_service.sample_scene import Scene, render_plate
 from ingest_service.stage_results import DepthResult, OutputFile
 from ingest_service.stages import depth as depth_stage
 from ingest_service.stages.base import StageOutput
+from tests.jobs import run_plate
 from tests.lens_plates import PREFIX, F, H, LensPlate, W, depth_files, lens_job
 
 BARREL = Lens(F, F, W / 2, H / 2, k1=-0.3, k2=0.08)  # 24 px at the corners
@@ -70,3 +74,31 @@ def test_pixels_the_plate_does_not_cover_have_no_confidence(tmp_path: Path) -> N
     assert image.shape == (H, W)
     assert image[0, 0] == 0 and image[H // 2, 0] == 0  # pincushion: bare edges
     assert image[H // 4 : 3 * H // 4, W // 4 : 3 * W // 4].mean() > 100
+
+
+@pytest.mark.slow
+def test_a_distorted_plate_through_the_whole_chain(tmp_path: Path) -> None:
+    """Rendered through a barrel lens and encoded: the solve finds the lens, the camera
+    publishes its ST-maps, depth is measured undistorted and is as good as a pinhole's."""
+    plate = tmp_path / "dolly.mp4"
+    cams = render_plate(plate, "dolly", frames=24, width=W, height=H, f=F, k1=-0.2, k2=0.05)
+    services, record = run_plate(tmp_path, plate, ["probe", "frames", "camera", "depth"])
+    run = record.stages["depth"]
+    assert run.status is StageStatus.DONE, run.error
+    prefix = record.output_prefix
+    solution = CameraSolution.model_validate_json(
+        services.store.get(f"{prefix}camera/camera.json").data
+    )
+    assert solution.intrinsics.k1 == pytest.approx(-0.2, abs=0.06)
+    assert run.parameters["geometry"] == "undistorted"
+    assert run.parameters["redistort_stmap"] == f"{prefix}camera/stmap_redistort.exr"
+    assert services.store.get(f"{prefix}camera/stmap_undistort.exr").data
+    scene, scores = Scene(), []
+    for i in (4, 12, 20):
+        depth = read_depth_exr(services.store.get(f"{prefix}depth/depth.{i + 1:04d}.exr").data,
+                               tmp_path)  # fmt: skip
+        truth = scene.render_with_depth(cams[i], F, W, H)[1]
+        ratio = depth / truth
+        ratio /= np.median(ratio)  # the solve's scale is its own
+        scores.append(float(np.mean(np.abs(ratio - 1))))
+    assert np.mean(scores) < 0.06, scores
