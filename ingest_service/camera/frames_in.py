@@ -51,8 +51,10 @@ def stage_frames(
             image = cv2.resize(
                 image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
             )
-        out = f"{Path(name).stem}.png"
-        cv2.imwrite(str(folder / out), image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        # Uncompressed: the solve reads every frame back, and a BMP reads about twenty times
+        # faster than even a lightly compressed PNG (2 ms against 35 ms at 960x540).
+        out = f"{Path(name).stem}.bmp"
+        cv2.imwrite(str(folder / out), image)
         return out
 
     with ThreadPoolExecutor(workers) as pool:

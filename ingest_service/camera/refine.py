@@ -15,6 +15,7 @@ import pycolmap
 
 from ingest_service.camera.keyframe_map import KeyframeModel
 from ingest_service.camera.lens import Lens
+from ingest_service.camera.observations import Observations
 from ingest_service.camera.tracking import Tracks
 from ingest_service.camera.two_view import SEED
 
@@ -33,6 +34,7 @@ class Adjusted:
     reconstruction: pycolmap.Reconstruction
     lens: Lens
     frames: dict[int, int]  # frame index -> image id in `reconstruction`
+    observations: Observations
 
 
 def register_and_adjust(
@@ -50,17 +52,17 @@ def register_and_adjust(
     lens = Lens(f, f, cx, cy, k1 if distortion else 0.0)
     poses = _keyframe_poses(model)
     poses.update(_register(model, tracks, poses, keyframe_camera))
-    rec = _build(model, tracks, names, poses, lens)
+    rec, seen = _build(model, tracks, names, poses, lens)
     # The keyframe map and PnP already place every point within a few pixels, so gross
     # outliers can go before adjusting: a plain least-squares adjustment then converges in
     # a fraction of the time a robust loss takes.
-    _drop_outliers(rec, 2 * OUTLIER_PX)
+    seen = seen.drop(rec, ~(seen.errors(rec) <= 2 * OUTLIER_PX))
     pycolmap.bundle_adjustment(rec, _adjust_options(fix_focal, distortion, threads))
-    _drop_outliers(rec, OUTLIER_PX)
+    seen = seen.drop(rec, ~(seen.errors(rec) <= OUTLIER_PX))
     pycolmap.bundle_adjustment(rec, _adjust_options(fix_focal, distortion, threads))
     rec.update_point_3d_errors()
     lens = Lens.from_colmap("RADIAL", list(rec.cameras[1].params))
-    return Adjusted(rec, lens, {frame: frame + 1 for frame in poses})
+    return Adjusted(rec, lens, {frame: frame + 1 for frame in poses}, seen)
 
 
 def _lens_shows_distortion(model: KeyframeModel, fix_focal: bool, threads: int) -> bool:
@@ -162,7 +164,7 @@ def _build(
     names: list[str],
     poses: dict[int, pycolmap.Rigid3d],
     lens: Lens,
-) -> pycolmap.Reconstruction:
+) -> tuple[pycolmap.Reconstruction, Observations]:
     """A reconstruction of every posed frame, observing the keyframe model's points."""
     rec = pycolmap.Reconstruction()
     camera = pycolmap.Camera.create_from_model_name(
@@ -188,6 +190,7 @@ def _build(
                 seen_by_point[point_id] = index
         for point_id, index in seen_by_point.items():
             elements.setdefault(point_id, []).append((frame + 1, index))
+    rows: list[tuple[int, int, int]] = []
     for point_id in sorted(elements):
         observed = elements[point_id]
         if len(observed) < 2:
@@ -196,8 +199,11 @@ def _build(
         for image_id, index in observed:
             track.add_element(image_id, index)
         source = model.reconstruction.points3D[point_id]
-        rec.add_point3D(source.xyz, track, source.color)
-    return rec
+        new_id = rec.add_point3D(source.xyz, track, source.color)
+        rows.extend((image_id, index, new_id) for image_id, index in observed)
+    table = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    xy = np.array([tracks.frames[i - 1].xy[j] for i, j, _ in rows]).reshape(-1, 2)
+    return rec, Observations(table[:, 0], table[:, 1], table[:, 2], xy)
 
 
 def _adjust_options(
@@ -217,22 +223,3 @@ def _adjust_options(
     # of a converged solve are not worth the iterations (and differ between thread counts).
     options.ceres.solver_options.function_tolerance = 1e-6
     return options
-
-
-def _drop_outliers(rec: pycolmap.Reconstruction, max_error_px: float) -> None:
-    camera = rec.cameras[1]
-    for image_id in sorted(rec.images):
-        image = rec.images[image_id]
-        cam_from_world = image.cam_from_world()
-        observed = [(i, p) for i, p in enumerate(image.points2D) if p.has_point3D()]
-        if not observed:
-            continue
-        xyz = np.array([rec.points3D[p.point3D_id].xyz for _, p in observed])
-        in_camera = xyz @ cam_from_world.rotation.matrix().T + cam_from_world.translation
-        projected = np.asarray(camera.img_from_cam(in_camera))
-        seen = np.array([p.xy for _, p in observed])
-        error = np.linalg.norm(projected - seen, axis=1)
-        bad = (in_camera[:, 2] <= 0) | ~(error <= max_error_px)
-        for (index, point), drop in zip(observed, bad, strict=True):
-            if drop and rec.exists_point3D(point.point3D_id):
-                rec.delete_observation(image_id, index)

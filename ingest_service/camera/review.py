@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pycolmap
 
+from ingest_service.camera.observations import Observations
 from ingest_service.camera.rotation_only import rotation_between
 from ingest_service.camera.solution import SolveEvidence, SolveKind
 from ingest_service.camera.tracking import Tracks
@@ -42,40 +43,23 @@ class Measured:
     unexplained_motion_share: float | None = None
 
 
-def observation_errors(rec: pycolmap.Reconstruction) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """Every observation (image id, point2D index) and its reprojection error in pixels;
-    observations behind their camera get an infinite error."""
-    camera = rec.cameras[1]
-    where: list[tuple[int, int]] = []
-    errors: list[np.ndarray] = []
-    for image_id in sorted(rec.images):
-        image = rec.images[image_id]
-        observed = [(i, p) for i, p in enumerate(image.points2D) if p.has_point3D()]
-        if not observed:
-            continue
-        pose = image.cam_from_world()
-        xyz = np.array([rec.points3D[p.point3D_id].xyz for _, p in observed])
-        in_camera = xyz @ pose.rotation.matrix().T + pose.translation
-        projected = np.asarray(camera.img_from_cam(in_camera))
-        seen = np.array([p.xy for _, p in observed])
-        error = np.linalg.norm(projected - seen, axis=1)
-        errors.append(np.where(in_camera[:, 2] > 0, error, np.inf))
-        where.extend((image_id, i) for i, _ in observed)
-    return where, np.concatenate(errors) if errors else np.zeros(0)
-
-
 def measure_reconstruction(
-    rec: pycolmap.Reconstruction, *, fixed_focal: bool, threads: int
+    rec: pycolmap.Reconstruction,
+    *,
+    fixed_focal: bool,
+    threads: int,
+    observations: Observations | None = None,
 ) -> Measured:
     """Parallax, reprojection error, track statistics and (unless the focal length was
     held fixed) the range of focal lengths that fit."""
-    _, errors = observation_errors(rec)
+    seen = observations if observations is not None else Observations.of(rec)
+    errors = seen.errors(rec)
     finite = errors[np.isfinite(errors)]
     lengths = [p.track.length() for p in rec.points3D.values()]
     per_image = [img.num_points3D for img in rec.images.values() if img.has_pose]
     return Measured(
         parallax_deg=_parallax_deg(rec),
-        focal_range_px=None if fixed_focal else _focal_range_ba(rec, threads),
+        focal_range_px=None if fixed_focal else _focal_range_ba(rec, seen, threads),
         tracks_per_frame=float(np.median(per_image)) if per_image else None,
         track_length_frames=float(np.median(lengths)) if lengths else None,
         reprojection_px=(
@@ -99,12 +83,15 @@ def _parallax_deg(rec: pycolmap.Reconstruction) -> float | None:
     return float(np.median(angles)) if angles else None
 
 
-def _focal_range_ba(rec: pycolmap.Reconstruction, threads: int) -> tuple[float, float] | None:
+def _focal_range_ba(
+    rec: pycolmap.Reconstruction, seen: Observations, threads: int
+) -> tuple[float, float] | None:
     registered = sorted(i for i, img in rec.images.items() if img.has_pose)
     if len(registered) < 3:
         return None
     step = max(1, len(registered) // PROFILE_IMAGES)
     chosen = registered[::step]
+    profiled = seen.where(np.isin(seen.image_ids, chosen))
     solved = float(rec.cameras[1].params[0])
     costs = []
     for factor in FOCAL_GRID:
@@ -122,9 +109,9 @@ def _focal_range_ba(rec: pycolmap.Reconstruction, threads: int) -> tuple[float, 
         options.ceres.solver_options.max_num_iterations = 25
         options.ceres.solver_options.function_tolerance = 1e-6
         pycolmap.create_default_bundle_adjuster(options, config, trial).solve()
-        where, errors = observation_errors(trial)
-        keep = np.isin([w[0] for w in where], chosen) & np.isfinite(errors)
-        costs.append(float(np.sqrt(np.mean(errors[keep] ** 2))) if keep.any() else np.inf)
+        errors = profiled.errors(trial)
+        errors = errors[np.isfinite(errors)]
+        costs.append(float(np.sqrt(np.mean(errors**2))) if len(errors) else np.inf)
     return fitting_range([solved * f for f in FOCAL_GRID], costs)
 
 

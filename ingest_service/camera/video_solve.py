@@ -97,7 +97,10 @@ def solve_tracks(
         )
     with timed(timings, "review"):
         measured = measure_reconstruction(
-            adjusted.reconstruction, fixed_focal=fixed, threads=settings.threads
+            adjusted.reconstruction,
+            fixed_focal=fixed,
+            threads=settings.threads,
+            observations=adjusted.observations,
         )
         if evidence.kind is SolveKind.SMALL_TRANSLATION and focal_hint_px is None:
             measured.focal_range_px = focal_range_rotation(tracks, evidence.pairs, focal)

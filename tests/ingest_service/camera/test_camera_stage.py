@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ingest_service.camera.lens import Lens
 from ingest_service.camera.solution import CameraSolution, FrameStatus, SolveKind
 from ingest_service.job_record import JobRecord
 from ingest_service.job_states import JobState, StageStatus
@@ -15,7 +17,7 @@ from ingest_service.manifest import Manifest
 from ingest_service.sample_plate import make_plate
 from ingest_service.sample_scene import render_plate
 from ingest_service.services import Services
-from tests.camera_eval import score
+from tests.camera_eval import distortion_map_error_px, score
 from tests.jobs import run_plate
 
 W, H, F = 480, 270, 380.0
@@ -133,3 +135,72 @@ def test_long_plates_map_keyframes_and_register_the_rest(tmp_path: Path, plate_d
     scores = score([f.c2w for f in solution.frames], list(truth))
     assert scores.rotation_error_deg < 0.2
     assert scores.centre_error_pct < 1.0
+
+
+@pytest.mark.slow
+def test_a_pan_that_travels_a_little_gets_the_right_focal_length_and_rotations(
+    tmp_path: Path,
+) -> None:
+    plate = tmp_path / "pan_travel.mp4"
+    truth = render_plate(plate, "pan_travel", frames=48, width=W, height=H, f=F, travel=0.5)
+    services, record = _solve(tmp_path, plate)
+    solution = _camera(services, record)
+    assert solution.kind is SolveKind.SMALL_TRANSLATION
+    assert solution.registered == 48
+    assert solution.intrinsics.fx == pytest.approx(F, rel=0.03)
+    assert score([f.c2w for f in solution.frames], truth).rotation_error_deg < 0.5
+    assert solution.evidence is not None and solution.evidence.focal_source == "rotation"
+
+
+@pytest.mark.slow
+def test_a_wide_lens_publishes_its_distortion_and_st_maps(tmp_path: Path) -> None:
+    plate = tmp_path / "wide.mp4"
+    f, k1, k2 = 0.68 * W, -0.15, 0.03
+    truth = render_plate(plate, "handheld", frames=24, width=W, height=H, f=f, k1=k1, k2=k2)
+    services, record = _solve(tmp_path, plate)
+    solution = _camera(services, record)
+    assert solution.kind is SolveKind.FULL and solution.registered == 24
+    lens = solution.intrinsics.lens
+    true_lens = Lens(f, f, W / 2, H / 2, k1, k2)
+    assert distortion_map_error_px(true_lens, lens, W, H) < 0.5
+    assert lens.fx == pytest.approx(f, rel=0.01)
+    assert score([c.c2w for c in solution.frames], truth).rotation_error_deg < 0.1
+    transforms = json.loads(
+        services.store.get(f"{record.output_prefix}camera/transforms.json").data
+    )
+    assert transforms["camera_model"] == "OPENCV"
+    assert transforms["k1"] == pytest.approx(lens.k1) and transforms["k2"] == pytest.approx(lens.k2)
+    keys = {f.key.rsplit("camera/", 1)[-1] for f in record.stages["camera"].result.files}  # type: ignore[union-attr]
+    assert {"stmap_undistort.exr", "stmap_redistort.exr"} <= keys
+
+
+@pytest.mark.slow
+def test_the_same_plate_gives_the_same_camera_twice(tmp_path: Path, plate_dir: str) -> None:
+    plate, _ = _plate(plate_dir, "handheld", 24)
+    first = _camera(*_solve(tmp_path / "one", plate))
+    second = _camera(*_solve(tmp_path / "two", plate))
+    a = np.array([f.world_from_camera for f in first.frames])
+    b = np.array([f.world_from_camera for f in second.frames])
+    assert np.allclose(a, b, rtol=1e-6, atol=1e-9)
+    assert first.intrinsics.fx == pytest.approx(second.intrinsics.fx, rel=1e-6)
+    assert first.review == second.review
+
+
+@pytest.mark.slow
+def test_every_solve_carries_a_verdict_and_its_evidence(tmp_path: Path, plate_dir: str) -> None:
+    plate, _ = _plate(plate_dir, "orbit", 24)
+    services, record = _solve(tmp_path, plate)
+    solution = _camera(services, record)
+    assert solution.review == "ok", solution.review
+    evidence = solution.evidence
+    assert evidence is not None and evidence.frontend == "tracks"
+    assert evidence.parallax_deg is not None and evidence.parallax_deg > 1.0
+    assert evidence.focal_range_px is not None
+    low, high = evidence.focal_range_px
+    assert low < solution.intrinsics.fx < high and (high - low) < 0.25 * solution.intrinsics.fx
+    assert evidence.reprojection_error_px is not None
+    assert evidence.reprojection_error_px["p90"] < 1.5
+    assert evidence.interpolated_frames == 0
+    manifest = Manifest.model_validate_json(services.store.get(record.manifest_key).data)  # type: ignore[attr-defined]
+    assert manifest.stages["camera"].details["review"] == "ok"
+    assert manifest.stages["camera"].details["evidence"]["frontend"] == "tracks"
