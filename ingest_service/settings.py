@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     # Camera solve: resolution; point tracks (or SIFT features, the fallback) and the lens.
     camera_max_image_size: int = Field(default=1024, ge=256, le=8192)
     camera_frontend: Literal["tracks", "features"] = "tracks"
-    camera_track_points: int = Field(default=1000, ge=100, le=20000)
+    camera_track_points: int = Field(default=800, ge=100, le=20000)
     camera_distortion: bool = True  # estimate radial distortion when the lens shows it
     camera_max_features: int = Field(default=2048, ge=256, le=32768)
     camera_overlap: int = Field(default=10, ge=2, le=100)

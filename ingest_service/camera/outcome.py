@@ -20,7 +20,7 @@ Mapper = Literal["global", "incremental"]
 @dataclass(frozen=True)
 class SolveSettings:
     frontend: Frontend = "tracks"  # point tracks through the video, or SIFT on every frame
-    track_points: int = 1000  # tracks kept alive per frame (tracks front end)
+    track_points: int = 800  # tracks kept alive per frame (tracks front end)
     max_features: int = 2048  # SIFT per frame (features front end)
     overlap: int = 10
     threads: int = 2

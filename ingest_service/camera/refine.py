@@ -20,6 +20,8 @@ from ingest_service.camera.tracking import Tracks
 from ingest_service.camera.two_view import SEED
 
 MIN_PNP_INLIERS = 12
+MIN_VIEWS = 3  # posed frames a track must be seen in to be triangulated after registration
+MIN_ANGLE_DEG = 0.5  # and the angle its rays must span (as the keyframe mapper asks)
 # Observations further than this from their point's projection after the first adjustment
 # are dropped: slipped tracks and the edges of things that move.
 OUTLIER_PX = 2.0
@@ -180,30 +182,83 @@ def _build(
             keypoints=tracks.frames[frame].xy,
         )
         rec.add_image_with_trivial_frame(image, poses[frame])
+    # Points: the keyframe model's, plus tracks it never triangulated (short ones, often
+    # near the frame's edges where the lens shows most) placed from every posed frame.
+    position = {p: (point.xyz, point.color) for p, point in model.reconstruction.points3D.items()}
+    point_of_track = dict(model.points_by_track)
+    extra = _triangulate_rest(tracks, poses, lens, set(point_of_track))
+    for n, (track_id, xyz) in enumerate(sorted(extra.items())):
+        key = -1 - n  # never a keyframe model id
+        position[key] = (xyz, np.zeros(3, np.uint8))
+        point_of_track[track_id] = key
     elements: dict[int, list[tuple[int, int]]] = {}
     for frame in sorted(poses):
         seen_by_point: dict[int, int] = {}
         for index, track_id in enumerate(tracks.frames[frame].ids):
-            point_id = model.points_by_track.get(int(track_id))
+            key = point_of_track.get(int(track_id))
             # A point the mapper merged from several tracks is observed once per frame.
-            if point_id is not None and point_id not in seen_by_point:
-                seen_by_point[point_id] = index
-        for point_id, index in seen_by_point.items():
-            elements.setdefault(point_id, []).append((frame + 1, index))
+            if key is not None and key not in seen_by_point:
+                seen_by_point[key] = index
+        for key, index in seen_by_point.items():
+            elements.setdefault(key, []).append((frame + 1, index))
     rows: list[tuple[int, int, int]] = []
-    for point_id in sorted(elements):
-        observed = elements[point_id]
+    for key in sorted(elements):
+        observed = elements[key]
         if len(observed) < 2:
             continue
         track = pycolmap.Track()
         for image_id, index in observed:
             track.add_element(image_id, index)
-        source = model.reconstruction.points3D[point_id]
-        new_id = rec.add_point3D(source.xyz, track, source.color)
+        xyz, color = position[key]
+        new_id = rec.add_point3D(xyz, track, color)
         rows.extend((image_id, index, new_id) for image_id, index in observed)
     table = np.array(rows, dtype=np.int64).reshape(-1, 3)
     xy = np.array([tracks.frames[i - 1].xy[j] for i, j, _ in rows]).reshape(-1, 2)
     return rec, Observations(table[:, 0], table[:, 1], table[:, 2], xy)
+
+
+def _triangulate_rest(
+    tracks: Tracks, poses: dict[int, pycolmap.Rigid3d], lens: Lens, known: set[int]
+) -> dict[int, np.ndarray]:
+    """Points for tracks seen in at least MIN_VIEWS posed frames, each the point nearest
+    all its rays; kept when its rays meet at MIN_ANGLE_DEG or more, in front of them all."""
+    track_ids, centres, rays = [], [], []
+    for frame in sorted(poses):
+        seen = tracks.frames[frame]
+        new = ~np.isin(seen.ids, list(known))
+        if not new.any():
+            continue
+        pose = poses[frame]
+        world_from_cam = pose.rotation.matrix().T
+        local = lens.undistort_normalised(lens.normalise(seen.xy[new]))
+        direction = np.c_[local, np.ones(len(local))] @ world_from_cam.T
+        rays.append(direction / np.linalg.norm(direction, axis=1, keepdims=True))
+        centres.append(np.broadcast_to(-world_from_cam @ pose.translation, (len(local), 3)))
+        track_ids.append(seen.ids[new])
+    if not track_ids:
+        return {}
+    ids, order = np.unique(np.concatenate(track_ids), return_inverse=True)
+    c, d = np.concatenate(centres), np.concatenate(rays)
+    counts = np.bincount(order, minlength=len(ids))
+    projector = np.eye(3) - d[:, :, None] * d[:, None, :]
+    a = np.zeros((len(ids), 3, 3))
+    b = np.zeros((len(ids), 3))
+    np.add.at(a, order, projector)
+    np.add.at(b, order, np.einsum("nij,nj->ni", projector, c))
+    usable = counts >= MIN_VIEWS
+    a[~usable] = np.eye(3)
+    xyz = np.linalg.solve(a, b[..., None])[..., 0]
+    in_front = np.ones(len(ids), bool)
+    np.logical_and.at(in_front, order, np.einsum("ni,ni->n", xyz[order] - c, d) > 0)
+    # The widest angle between a track's rays, against its mean direction.
+    mean = np.zeros((len(ids), 3))
+    np.add.at(mean, order, d)
+    mean /= np.linalg.norm(mean, axis=1, keepdims=True)
+    spread = np.zeros(len(ids))
+    np.maximum.at(spread, order, 1 - np.einsum("ni,ni->n", d, mean[order]))
+    wide = np.degrees(2 * np.arccos(np.clip(1 - spread, -1, 1))) >= MIN_ANGLE_DEG
+    keep = usable & in_front & wide
+    return {int(t): x for t, x in zip(ids[keep], xyz[keep], strict=True)}
 
 
 def _adjust_options(

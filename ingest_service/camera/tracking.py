@@ -22,10 +22,10 @@ from ingest_service.errors import CameraSolveError
 
 @dataclass(frozen=True)
 class TrackingSettings:
-    points: int = 1500  # tracks kept alive per frame
+    points: int = 800  # tracks kept alive per frame
     reseed_below: float = 0.8  # top up with new corners when fewer than this share survive
     forward_backward_px: float = 0.5  # at 1024 px long side; scaled with the frame
-    window: int = 21
+    window: int = 15
     levels: int = 3
     min_survival: float = 0.15  # fewer surviving tracks than this from one frame: a cut
 
