@@ -195,10 +195,10 @@ def _build(
     for frame in sorted(poses):
         seen_by_point: dict[int, int] = {}
         for index, track_id in enumerate(tracks.frames[frame].ids):
-            key = point_of_track.get(int(track_id))
+            found = point_of_track.get(int(track_id))
             # A point the mapper merged from several tracks is observed once per frame.
-            if key is not None and key not in seen_by_point:
-                seen_by_point[key] = index
+            if found is not None and found not in seen_by_point:
+                seen_by_point[found] = index
         for key, index in seen_by_point.items():
             elements.setdefault(key, []).append((frame + 1, index))
     rows: list[tuple[int, int, int]] = []
