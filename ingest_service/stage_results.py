@@ -161,6 +161,12 @@ class DepthResult(BaseModel):
     raw: SequenceInfo | None = Field(
         default=None, description="the model's unaligned relative inverse depth, if kept"
     )
+    geometry: str = Field(
+        default="plate", description="plate, or undistorted (measured through the solved lens)"
+    )
+    redistort_stmap: str | None = Field(
+        default=None, description="the ST-map that puts undistorted depth back on the plate"
+    )
     files: list[OutputFile]
 
     def outputs(self) -> list[OutputFile]:
@@ -173,7 +179,8 @@ class DepthResult(BaseModel):
     def summary(self) -> dict[str, Any]:
         return self.model_dump(include={"depth_kind", "units", "backend", "aligned_to_solve",
                                         "near", "far", "unreliable_fraction",
-                                        "alignment"})  # fmt: skip
+                                        "alignment", "geometry",
+                                        "redistort_stmap"})  # fmt: skip
 
 
 class MaskLabel(BaseModel):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from handlers.admission import Gate
 from handlers.auth import check_token
+from handlers.dashboard.models import FrameLinks, JobDetail, JobsPage, JobSummary
 from handlers.dashboard.signing import UrlSigner
 from handlers.dashboard.uploads import CompleteRequest, UploadError, UploadRequest, Uploads
 from handlers.dashboard.views import detail, frame_links, summary
@@ -87,7 +87,7 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
         shot: Annotated[str | None, Query(max_length=200)] = None,
         page: Annotated[int, Query(ge=1)] = 1,
         per_page: Annotated[int, Query(ge=1, le=200)] = 25,
-    ) -> dict[str, Any]:
+    ) -> JobsPage:
         ids = list(ledger.newest())
         if len(ids) != sum(1 for _ in ledger.ids()):
             ledger.ensure_index()
@@ -96,14 +96,14 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
         if state is None and not shot:
             # A page of the newest: one listing, and a read of each job shown.
             shown = [_record(i) for i in ids[start : start + per_page]]
-            return {"jobs": [summary(r) for r in shown if r], "page": page,
-                    "per_page": per_page, "total": len(ids)}  # fmt: skip
+            return JobsPage(jobs=[summary(r) for r in shown if r], page=page,
+                            per_page=per_page, total=len(ids))  # fmt: skip
         # Filters need each job's record: read them in order, newest first.
         matches = [r for r in map(_record, ids) if r
                    and (state is None or r.state.value == state)
                    and (not shot or shot.lower() in (r.shot or r.source.key).lower())]  # fmt: skip
-        return {"jobs": [summary(r) for r in matches[start : start + per_page]],
-                "page": page, "per_page": per_page, "total": len(matches)}  # fmt: skip
+        return JobsPage(jobs=[summary(r) for r in matches[start : start + per_page]],
+                        page=page, per_page=per_page, total=len(matches))  # fmt: skip
 
     def _record(job_id: str) -> JobRecord | None:
         try:
@@ -112,15 +112,15 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
             return None
 
     @router.get("/api/jobs/{job_id}")
-    def job_detail(job_id: str, _: Browser) -> dict[str, Any]:
+    def job_detail(job_id: str, _: Browser) -> JobDetail:
         return detail(job(job_id), store, link)
 
     @router.get("/api/jobs/{job_id}/frames/{index}")
-    def frame(job_id: str, index: int, _: Browser) -> dict[str, str | None]:
+    def frame(job_id: str, index: int, _: Browser) -> FrameLinks:
         return frame_links(job(job_id), index, link)
 
     @router.post("/api/jobs/{job_id}/retry")
-    def retry(job_id: str, _: Browser) -> dict[str, Any]:
+    def retry(job_id: str, _: Browser) -> JobSummary:
         record = job(job_id)
         if record.retry_allowed:
             raise HTTPException(409, "a retry is already queued for this job")
@@ -140,7 +140,7 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
             while not await request.is_disconnected():
                 changed = await run_in_threadpool(_changes, seen, watching)
                 for item in changed:
-                    yield f"event: job\ndata: {json.dumps(item)}\n\n"
+                    yield f"event: job\ndata: {item.model_dump_json()}\n\n"
                 if not changed:
                     yield ": idle\n\n"  # keeps proxies from closing the stream
                 await asyncio.sleep(STREAM_INTERVAL_S)
@@ -148,7 +148,7 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})  # fmt: skip
 
-    def _changes(seen: dict[str, str], watching: set[str]) -> list[dict[str, Any]]:
+    def _changes(seen: dict[str, str], watching: set[str]) -> list[JobSummary]:
         """Jobs that changed since the last look: the unfinished ones, and any that
         just finished (read once more when they leave the unfinished index)."""
         active = set(ledger.unfinished())

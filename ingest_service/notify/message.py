@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ingest_service.job_record import ErrorInfo, JobRecord, utcnow
 from ingest_service.job_states import JobState
+from ingest_service.notify.verdict import CameraVerdict, camera_verdict
 
 Event = Literal["job.published", "job.failed"]
 
@@ -29,6 +30,9 @@ class Notification(BaseModel):
     manifest_key: str | None
     failure_key: str | None
     error: ErrorInfo | None
+    camera: CameraVerdict | None = Field(
+        default=None, description="the camera solve's verdict, when the camera stage ran"
+    )
     sent_at: datetime = Field(default_factory=utcnow)
 
     @classmethod
@@ -48,6 +52,7 @@ class Notification(BaseModel):
             manifest_key=record.manifest_key,
             failure_key=record.failure_key,
             error=None if published else record.error,
+            camera=camera_verdict(record),
         )
 
     def body(self) -> bytes:

@@ -10,8 +10,6 @@ the plate does not cover at confidence 0; the camera's stmap_redistort.exr puts 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ingest_service.camera.exports import read_points_ply
@@ -68,6 +66,7 @@ def run(ctx: StageContext) -> StageOutput:
         ctx.progress.advanced()
         ctx.check()
     summary = backend.summary()
+    geometry, redistort = _geometry(ctx, inputs)
 
     def sequence(name: str, ext: str, media: str, bits: int, channels: str) -> SequenceInfo:
         return sequence_info(name, name, ext, prefix=prefix, pad=pad, first=first,
@@ -88,13 +87,17 @@ def run(ctx: StageContext) -> StageOutput:
         preview=sequence("preview", "png", "image/png", 16, "Y"),
         confidence=sequence("confidence", "png", "image/png", 8, "Y"),
         raw=sequence("raw", "exr", "image/x-exr", 32, "Z") if kept_raw else None,
+        geometry=geometry,
+        redistort_stmap=redistort,
         files=outputs,
     )
+    # Also in the stage's parameters, where readers of older manifests look for it.
+    said = result.model_dump(include={"geometry", "redistort_stmap"}, exclude_none=True)
     device = str(summary.parameters.get("device", "cpu"))
     return StageOutput(
         result=result,
         backend=summary.backend,
-        parameters={**summary.parameters, **_geometry(ctx, inputs)},
+        parameters={**summary.parameters, **said},
         device=device,
         gpu_seconds=summary.gpu_seconds,
     )
@@ -125,13 +128,13 @@ def depth_inputs(ctx: StageContext) -> DepthInputs:
     )
 
 
-def _geometry(ctx: StageContext, inputs: DepthInputs) -> dict[str, Any]:
+def _geometry(ctx: StageContext, inputs: DepthInputs) -> tuple[str, str | None]:
     """Which image geometry depth is in, and the ST-map that takes it to the plate's."""
     if not inputs.plate_lens.distorted:
-        return {"geometry": "plate"}
+        return "plate", None
     camera = ctx.result("camera", CameraResult)
     redistort = next((f.key for f in camera.files if f.key.endswith("/" + STMAP_REDISTORT)), None)
-    return {"geometry": "undistorted", "redistort_stmap": redistort}
+    return "undistorted", redistort
 
 
 def _backend(ctx: StageContext, inputs: DepthInputs) -> DepthBackend:

@@ -45,6 +45,16 @@ export function badge(state) {
   return el("span", { class: `badge ${state}`, text: state });
 }
 
+export function cameraBadge(review) {
+  // The camera solve's verdict: "ok", reasons to check it, or nothing when it did not run.
+  if (review === null || review === undefined) return null;
+  if (review === "ok") {
+    return el("span", { class: "badge camera-ok", title: "nothing in the solve's own measurements asks for a check", text: "camera ok" });
+  }
+  return el("span", { class: "badge camera-check", title: review.join("\n") },
+    "camera: check", el("span", { class: "sr-only", text: ` (${review.join("; ")})` }));
+}
+
 export function stageChips(stages) {
   return el("div", { class: "stages", "aria-label": "stages" },
     stages.map((s) => el("span", {

@@ -1,10 +1,33 @@
 // One job's page: source, stages, scrubber with its layers, camera plots, files.
 
-import { api, badge, el, show, size, stageChips, when } from "./dom.js";
+import { api, badge, cameraBadge, el, show, size, stageChips, when } from "./dom.js";
 import { listeners } from "./live.js";
 import { plot } from "./plot.js";
 
 const signature = (job) => JSON.stringify([job.state, job.stages]);
+const fixed = (x, digits) => (x === null || x === undefined ? null : Number(x).toFixed(digits));
+
+function cameraVerdict(v) {
+  // The solve's verdict with every reason in full, and the measurements behind it.
+  const ok = v.review === "ok";
+  const range = v.focal_range_px ? `, anything from ${fixed(v.focal_range_px[0], 0)} to ${fixed(v.focal_range_px[1], 0)} px fits` : "";
+  const p50 = fixed(v.reprojection_p50_px, 2);
+  const p90 = fixed(v.reprojection_p90_px, 2);
+  const frontend = v.frontend && (v.fallback_reason ? `${v.frontend} (fell back: ${v.fallback_reason})` : v.frontend);
+  const rows = [["Solve", v.solve],
+    ["Focal length", `${fixed(v.focal_length_px, 0)} px (${v.focal_source})${range}`],
+    ["Parallax", v.parallax_deg !== null && `${fixed(v.parallax_deg, 2)}°`],
+    ["Reprojection p50 / p90", p50 !== null && `${p50} / ${p90 ?? "–"} px`],
+    ["Tracks per frame", v.tracks_per_frame !== null && fixed(v.tracks_per_frame, 0)],
+    ["Interpolated frames", `${v.interpolated_frames} of ${v.frames}`],
+    ["Front end", frontend]];
+  return el("section", { class: "card verdict", id: "camera-verdict", "aria-labelledby": "verdict-h" },
+    el("h2", { id: "verdict-h" }, "Camera solve ", cameraBadge(v.review)),
+    ok ? el("p", { class: "muted", text: "Nothing in the solve's own measurements asks for a check." })
+      : el("ul", { class: "reasons", "aria-label": "why to check the solve" }, v.review.map((r) => el("li", { text: r }))),
+    el("table", { class: "evidence" }, el("tbody", {}, rows.filter(([, value]) => value)
+      .map(([k, value]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: value }))))));
+}
 
 export async function showJob(jobId) {
   const job = await api(`/api/jobs/${jobId}`);
@@ -35,6 +58,7 @@ export async function showJob(jobId) {
     el("section", { class: "card", "aria-labelledby": "stages-h" }, el("h2", { id: "stages-h", text: "Stages" }),
       stageChips(job.stages),
       el("ul", {}, job.stages.filter((st) => st.error).map((st) => el("li", { class: "error", text: `${st.name}: ${st.error}` }))))));
+  if (job.camera_verdict) parts.push(cameraVerdict(job.camera_verdict));
 
   if (count > 0) {
     const slider = el("input", { type: "range", min: 0, max: count - 1, value: 0, id: "scrub",

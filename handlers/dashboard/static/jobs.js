@@ -1,6 +1,6 @@
 // The jobs list: filters, pages, live rows, retry.
 
-import { api, badge, el, show, stageChips, when } from "./dom.js";
+import { api, badge, cameraBadge, el, show, stageChips, when } from "./dom.js";
 import { listeners } from "./live.js";
 
 function jobRow(job, onRetry) {
@@ -11,7 +11,7 @@ function jobRow(job, onRetry) {
   return el("tr", { "data-job": job.job_id },
     el("td", {}, el("a", { href: `#/job/${job.job_id}` }, job.shot ? `${job.shot}/${job.version}` : job.key),
       el("div", { class: "muted", text: job.key })),
-    el("td", {}, badge(job.state)),
+    el("td", { class: "state" }, badge(job.state), cameraBadge(job.camera_review)),
     el("td", {}, stageChips(job.stages), job.error ? el("div", { class: "error", text: job.error }) : null),
     el("td", { class: "muted", text: when(job.updated_at) }),
     el("td", {}, retry));

@@ -14,12 +14,14 @@ from fastapi.testclient import TestClient
 from handlers.app import create_app
 from ingest_service import pipeline
 from ingest_service.intake import claim_plate
-from ingest_service.job_states import JobState
+from ingest_service.job_record import ErrorInfo
+from ingest_service.job_states import JobState, StageStatus
 from ingest_service.plates import ref_for_local_file
 from ingest_service.services import Services
 from storage import LocalStore, S3Store
 from tests.conftest import make_settings
 from tests.handlers.conftest import TOKEN, RecordingDispatcher
+from tests.handlers.dashboard.verdicts import FEW_TRACKS, WEAK_FOCAL, solved
 from tests.plates import Plates
 
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"artist:{TOKEN}".encode()).decode()}
@@ -242,3 +244,56 @@ def test_scrubber_layers_and_camera_path_of_a_full_job(tmp_path: Path) -> None:
                         ("mask", "moving/mask.0011.png")):  # fmt: skip
         assert links[layer] is not None and name in links[layer]
         assert client.get(links[layer]).content[:4] == b"\x89PNG"
+
+
+def test_the_camera_verdict_is_in_the_list_and_the_page(  # type: ignore[no-untyped-def]
+    local, plates: Plates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, services, _ = local
+    ids = {}
+    for name in ("checked.mov", "ok.mov", "unsolved.mov"):
+        ref = ref_for_local_file(services.store, plates.h264, key=f"incoming/{name}")
+        ids[name] = claim_plate(services, ref).record.job_id
+    solved(services, ids["checked.mov"], [WEAK_FOCAL, FEW_TRACKS])
+    solved(services, ids["ok.mov"], "ok")
+    # The list reads each job's record and nothing more: the verdict is in it.
+    reads: list[str] = []
+    real_get = services.store.get
+
+    def counted_get(key: str) -> object:
+        reads.append(key)
+        return real_get(key)
+
+    monkeypatch.setattr(services.store, "get", counted_get)
+    listed = client.get("/api/jobs", headers=BASIC).json()["jobs"]
+    assert sorted(reads) == sorted(services.ledger.key(i) for i in ids.values())
+    monkeypatch.undo()
+    reviews = {j["key"].removeprefix("incoming/"): j["camera_review"] for j in listed}
+    assert reviews == {"checked.mov": [WEAK_FOCAL, FEW_TRACKS], "ok.mov": "ok",
+                       "unsolved.mov": None}  # fmt: skip
+
+    page = client.get(f"/api/jobs/{ids['checked.mov']}", headers=BASIC).json()
+    assert page["camera_review"] == [WEAK_FOCAL, FEW_TRACKS]
+    verdict = page["camera_verdict"]
+    assert verdict["review"] == [WEAK_FOCAL, FEW_TRACKS]
+    assert verdict["solve"] == "full" and verdict["frontend"] == "tracks"
+    assert verdict["focal_length_px"] == 1816.0 and verdict["focal_range_px"] == [1100.0, 2600.0]
+    assert verdict["parallax_deg"] == 1.8 and verdict["tracks_per_frame"] == 38.0
+    assert (verdict["reprojection_p50_px"], verdict["reprojection_p90_px"]) == (0.41, 1.12)
+    assert (verdict["interpolated_frames"], verdict["frames"]) == (3, 48)
+    unsolved = client.get(f"/api/jobs/{ids['unsolved.mov']}", headers=BASIC).json()
+    assert unsolved["camera_review"] is None and unsolved["camera_verdict"] is None
+
+
+def test_a_camera_stage_that_failed_shows_no_verdict(local, plates: Plates) -> None:  # type: ignore[no-untyped-def]
+    client, services, _ = local
+    ref = ref_for_local_file(services.store, plates.h264, key="incoming/failed.mov")
+    job_id = claim_plate(services, ref).record.job_id
+    solved(services, job_id, [WEAK_FOCAL])
+    record = services.ledger.get(job_id)
+    record.stages["camera"].status = StageStatus.FAILED
+    record.stages["camera"].error = ErrorInfo(type="X", message="no solve", retryable=False)
+    services.store.put(services.ledger.key(job_id), record.to_json())
+    job = client.get(f"/api/jobs/{job_id}", headers=BASIC).json()
+    assert job["camera_review"] is None and job["camera_verdict"] is None
+    assert client.get("/api/jobs", headers=BASIC).json()["jobs"][0]["camera_review"] is None

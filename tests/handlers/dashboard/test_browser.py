@@ -23,11 +23,17 @@ import uvicorn
 
 from handlers.app import create_app
 from handlers.dashboard.uploads import UploadError
+from ingest_service.intake import claim_plate
+from ingest_service.job_states import JobState
+from ingest_service.notify.verdict import Review
+from ingest_service.plates import ref_for_local_file
 from ingest_service.sample_scene import render_plate
 from ingest_service.services import Services
 from ingest_service.thread_dispatch import ThreadDispatcher
 from storage import LocalStore
 from tests.conftest import make_settings
+from tests.handlers.dashboard.verdicts import FEW_TRACKS, WEAK_FOCAL, solved
+from tests.plates import Plates
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -192,6 +198,9 @@ def test_upload_watch_open_scrub_and_download(
     _wait(lambda: "published" in _texts(driver, "tbody .badge"), 240, "the job to be published")
     assert "live" in driver.find_element(By.ID, "live").text  # type: ignore[attr-defined]
     assert "null" not in driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
+    # The solve's verdict, whichever it is, is a badge beside the job's state.
+    [verdict] = _texts(driver, "tbody .badge.camera-ok, tbody .badge.camera-check")
+    assert verdict.startswith(("camera ok", "camera: check"))
     driver.save_screenshot(str(ARTIFACTS / "dashboard-jobs.png"))  # type: ignore[attr-defined]
 
     # The job's page: facts, the scrubber, the camera plot, the manifest.
@@ -217,6 +226,7 @@ def test_upload_watch_open_scrub_and_download(
     # The current frame is marked on the path.
     marker = driver.find_element(By.CSS_SELECTOR, "#camera-plots figure:first-child svg .current")  # type: ignore[attr-defined]
     assert marker.get_attribute("cx") == dots[23].get_attribute("cx")
+    assert "Focal length" in driver.find_element(By.ID, "camera-verdict").text  # type: ignore[attr-defined]
     facts = driver.find_element(By.CSS_SELECTOR, "dl.facts").text  # type: ignore[attr-defined]
     assert "320 \u00d7 180" in facts and "1\u201324 (24)" in facts
     driver.save_screenshot(str(ARTIFACTS / "dashboard-job.png"))  # type: ignore[attr-defined]
@@ -232,3 +242,55 @@ def test_upload_watch_open_scrub_and_download(
     injected = [e for e in log if "/parts/1?" in e["message"] and "503" in e["message"]]
     assert len(injected) == 1  # Chrome logs the failure we caused; nothing else went wrong
     assert [e for e in log if e["level"] == "SEVERE" and e not in injected] == []
+
+
+def test_a_solve_to_check_says_why_in_the_list_and_on_its_page(
+    server: tuple[str, Services, ThreadDispatcher], browser: object, plates: Plates
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, services, _ = server
+    driver = browser
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ids = {}
+    reviews: list[tuple[str, Review]] = [("sh0200.mov", [WEAK_FOCAL, FEW_TRACKS]),
+                                         ("sh0210.mov", "ok")]  # fmt: skip
+    for name, review in reviews:
+        ref = ref_for_local_file(services.store, plates.h264, key=f"incoming/{name}")
+        ids[name] = claim_plate(services, ref).record.job_id
+        solved(services, ids[name], review, JobState.PUBLISHED)
+    ref = ref_for_local_file(services.store, plates.h264, key="incoming/sh0220.mov")
+    claim_plate(services, ref)  # its camera has not run: no badge
+
+    driver.get(f"{base}/ui/#/")  # type: ignore[attr-defined]
+    _wait(lambda: len(_texts(driver, "tbody tr")) == 3, 20, "the jobs list")
+    badges = driver.execute_script(  # type: ignore[attr-defined]
+        "return [...document.querySelectorAll('tbody tr')].map(r => {"
+        "  const b = r.querySelector('.camera-ok, .camera-check');"
+        "  return [r.querySelector('.muted').textContent, b && b.firstChild.textContent,"
+        "          b && b.title]; })"
+    )
+    shown = {key: (text, title) for key, text, title in badges}
+    assert shown["incoming/sh0200.mov"] == ("camera: check", f"{WEAK_FOCAL}\n{FEW_TRACKS}")
+    assert shown["incoming/sh0210.mov"][0] == "camera ok"
+    assert shown["incoming/sh0220.mov"] == (None, None)
+    driver.save_screenshot(str(ARTIFACTS / "dashboard-verdicts.png"))  # type: ignore[attr-defined]
+
+    driver.get(f"{base}/ui/#/job/{ids['sh0200.mov']}")  # type: ignore[attr-defined]
+    _wait(lambda: driver.find_elements(By.ID, "camera-verdict"), 20, "the verdict")  # type: ignore[attr-defined]
+    assert _texts(driver, "#camera-verdict .reasons li") == [WEAK_FOCAL, FEW_TRACKS]
+    rows = driver.execute_script(  # type: ignore[attr-defined]
+        "return Object.fromEntries([...document.querySelectorAll('#camera-verdict tr')]"
+        ".map(r => [r.cells[0].textContent, r.cells[1].textContent]))"
+    )
+    assert rows == {
+        "Solve": "full",
+        "Focal length": "1816 px (solved), anything from 1100 to 2600 px fits",
+        "Parallax": "1.80\u00b0",
+        "Reprojection p50 / p90": "0.41 / 1.12 px",
+        "Tracks per frame": "38",
+        "Interpolated frames": "3 of 48",
+        "Front end": "tracks",
+    }
+    driver.save_screenshot(str(ARTIFACTS / "dashboard-verdict.png"))  # type: ignore[attr-defined]
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []  # type: ignore[attr-defined]

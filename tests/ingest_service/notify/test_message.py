@@ -1,0 +1,114 @@
+"""The notification tells a pipeline whether to trust the camera solve, signed as ever."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from ingest_service.camera.solution import SolveEvidence
+from ingest_service.job_record import ErrorInfo, JobOptions, JobRecord, StageRun
+from ingest_service.job_states import JobState, StageStatus
+from ingest_service.notify.channels import WebhookChannel
+from ingest_service.notify.message import Notification
+from ingest_service.notify.signing import verify
+from ingest_service.notify.verdict import Review
+from ingest_service.objects import ObjectRef
+from ingest_service.settings import FrameFormat
+from ingest_service.stage_results import CameraResult
+from tests.http_receiver import Receiver
+
+KEY = b"test-signing-key"
+WEAK_FOCAL = "focal length weakly constrained: 1816 px, anything from 1100 to 2600 px fits"
+FEW_TRACKS = "few points tracked: 38 per frame"
+
+
+def _camera(review: Review) -> CameraResult:
+    evidence = SolveEvidence(
+        frontend="tracks", parallax_deg=1.8, focal_length_px=1816.0, focal_source="solved",
+        focal_range_px=(1100.0, 2600.0), tracks_per_frame=38.0, track_length_frames=21.0,
+        reprojection_error_px={"p50": 0.41, "p90": 1.12, "p99": 2.3},
+        interpolated_frames=3, interpolated_share=0.0625,
+    )  # fmt: skip
+    return CameraResult(
+        solve="full", frames=48, registered=45, interpolated=3, reprojection_error_px=0.52,
+        points=900, focal_length_px=1816.0, focal_source="solved", split_models=[45],
+        timings_s={}, files=[], review=review, evidence=evidence.model_dump(),
+    )  # fmt: skip
+
+
+def _record(state: JobState, camera: StageRun | None) -> JobRecord:
+    published = state is JobState.PUBLISHED
+    record = JobRecord(
+        job_id="sh0040-0123456789abcdef",
+        source=ObjectRef(bucket="studio-plates", key="incoming/sh0040.mov", etag="e", size=1),
+        options=JobOptions(
+            stages=["probe", "frames", "camera"],
+            frame_format=FrameFormat.PNG,
+            first_frame=1,
+            png_compression=1,
+            jpeg_quality=90,
+            thumbnail_width=64,
+        ),
+        max_attempts=1,
+        attempt=1,
+        state=state,
+        shot="sh0040",
+        version="v001",
+        manifest_key="published/sh0040/v001/manifest.json" if published else None,
+        error=None if published else ErrorInfo(type="X", message="boom", retryable=False),
+    )
+    if camera is not None:
+        record.stages["camera"] = camera
+    return record
+
+
+def _run(result: CameraResult | None, status: StageStatus = StageStatus.DONE) -> StageRun:
+    now = datetime.now(UTC)
+    return StageRun(name="camera", status=status, started_at=now, finished_at=now,
+                    duration_s=1.0, device="cpu", cpu_cores=2, backend="test",
+                    result=result)  # fmt: skip
+
+
+def test_a_published_job_says_why_its_solve_needs_checking(receiver: Receiver) -> None:
+    note = Notification.for_job(
+        _record(JobState.PUBLISHED, _run(_camera([WEAK_FOCAL, FEW_TRACKS])))
+    )
+    delivery = WebhookChannel(receiver.url, signing_key=KEY).send(note)
+    assert delivery.ok
+    [(headers, body)] = receiver.requests
+    assert verify(KEY, body, headers)  # the verdict is inside the signed bytes
+    camera = json.loads(body)["camera"]
+    assert camera["review"] == [WEAK_FOCAL, FEW_TRACKS]
+    assert camera["solve"] == "full"
+    assert camera["focal_length_px"] == 1816.0
+    assert camera["focal_range_px"] == [1100.0, 2600.0]
+    assert camera["reprojection_p90_px"] == 1.12
+    assert camera["interpolated_frames"] == 3
+
+
+def test_a_good_solve_says_ok() -> None:
+    body = json.loads(Notification.for_job(_record(JobState.PUBLISHED, _run(_camera("ok")))).body())
+    assert body["camera"]["review"] == "ok"
+
+
+def test_a_job_that_failed_after_its_solve_still_tells_the_verdict() -> None:
+    note = Notification.for_job(_record(JobState.FAILED, _run(_camera([WEAK_FOCAL]))))
+    body = json.loads(note.body())
+    assert body["event"] == "job.failed"
+    assert body["camera"]["review"] == [WEAK_FOCAL]
+
+
+def test_no_verdict_when_the_camera_did_not_run_or_failed() -> None:
+    never = json.loads(Notification.for_job(_record(JobState.PUBLISHED, None)).body())
+    assert never["camera"] is None
+    failed = _record(JobState.FAILED, _run(None, StageStatus.FAILED))
+    assert json.loads(Notification.for_job(failed).body())["camera"] is None
+
+
+def test_an_older_record_without_evidence_still_tells_the_verdict() -> None:
+    older = _camera([WEAK_FOCAL]).model_copy(update={"evidence": None})
+    camera = json.loads(Notification.for_job(_record(JobState.PUBLISHED, _run(older))).body())[
+        "camera"
+    ]
+    assert camera["review"] == [WEAK_FOCAL] and camera["focal_length_px"] == 1816.0
+    assert camera["focal_range_px"] is None and camera["frontend"] is None
