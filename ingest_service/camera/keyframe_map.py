@@ -3,18 +3,21 @@
 The tracks are written into a COLMAP database as if they were features: each keyframe's
 keypoints are the tracks it sees, each pair of keyframes is matched by the tracks they
 share, and the pair's inliers (from our own seeded RANSAC) are its two-view geometry, so
-COLMAP neither extracts nor matches anything. The mapper then does what it is good at:
-choosing an initial pair, registering, triangulating and bundle adjusting.
+COLMAP neither extracts nor matches anything. Keyframes too far apart to share tracks are
+linked by descriptors (`keyframe_links`), appended after the tracks among their keypoints.
+The mapper then does what it is good at: choosing an initial pair, registering,
+triangulating and bundle adjusting.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pycolmap
 
+from ingest_service.camera.keyframe_links import describe, far_pairs, link
 from ingest_service.camera.lens import Lens
 from ingest_service.camera.tracking import Tracks
 from ingest_service.camera.two_view import SEED, compare
@@ -29,6 +32,8 @@ class KeyframeModel:
     keyframes: list[int]  # frame index of image id i + 1
     # point3D id for each track the model triangulated
     points_by_track: dict[int, int]
+    # per keyframe, the descriptor keypoints that follow its tracks among its keypoints
+    linked: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def map_keyframes(
@@ -54,12 +59,26 @@ def map_keyframes(
         camera.params = [lens.fx, lens.cx, lens.cy, 0.0]
         camera.has_prior_focal_length = fix_focal
         camera_id = db.write_camera(camera)
+        features = describe(image_dir, names, keyframes)
+        connected = {
+            (i, j)
+            for i, a in enumerate(keyframes)
+            for j, b in enumerate(keyframes)
+            if i < j and len(tracks.common(a, b)[0]) >= MIN_SHARED
+        }
+        links = link(features, far_pairs(len(keyframes), WINDOW, connected), max_error)
         image_ids = []
-        for frame in keyframes:
+        for frame, described in zip(keyframes, features, strict=True):
             image_id = db.write_image(pycolmap.Image(name=names[frame], camera_id=camera_id))
-            db.write_keypoints(image_id, tracks.frames[frame].xy.astype(np.float32))
+            keypoints = np.concatenate([tracks.frames[frame].xy, described.xy])
+            db.write_keypoints(image_id, keypoints.astype(np.float32))
             image_ids.append(image_id)
         _write_pairs(db, tracks, keyframes, image_ids, max_error)
+        for found in links:
+            a, b = keyframes[found.first], keyframes[found.second]
+            offset = np.array([len(tracks.frames[a].ids), len(tracks.frames[b].ids)])
+            matches = (found.matches + offset).astype(np.uint32)
+            _write_geometry(db, image_ids[found.first], image_ids[found.second], matches)
     output = scratch / "keyframe_model"
     output.mkdir(exist_ok=True)
     models = pycolmap.incremental_mapping(
@@ -72,9 +91,11 @@ def map_keyframes(
     points_by_track: dict[int, int] = {}
     for point_id, point in best.points3D.items():
         for element in point.track.elements:
-            track_id = int(tracks.frames[frame_of[element.image_id]].ids[element.point2D_idx])
-            points_by_track[track_id] = point_id
-    return KeyframeModel(best, [frame_of[i] for i in sorted(frame_of)], points_by_track)
+            seen = tracks.frames[frame_of[element.image_id]].ids
+            if element.point2D_idx < len(seen):
+                points_by_track[int(seen[element.point2D_idx])] = point_id
+    linked = {k: f.xy for k, f in zip(keyframes, features, strict=True) if len(f.xy)}
+    return KeyframeModel(best, [frame_of[i] for i in sorted(frame_of)], points_by_track, linked)
 
 
 def _write_pairs(
@@ -97,11 +118,16 @@ def _write_pairs(
             in_a = np.searchsorted(tracks.frames[a].ids, ids)
             in_b = np.searchsorted(tracks.frames[b].ids, ids)
             matches = np.c_[in_a, in_b].astype(np.uint32)
-            db.write_matches(image_ids[i], image_ids[j], matches)
-            geometry = pycolmap.TwoViewGeometry()
-            geometry.config = pycolmap.TwoViewGeometryConfiguration.UNCALIBRATED
-            geometry.inlier_matches = matches[evidence.inliers]
-            db.write_two_view_geometry(image_ids[i], image_ids[j], geometry)
+            _write_geometry(db, image_ids[i], image_ids[j], matches[evidence.inliers])
+
+
+def _write_geometry(db: pycolmap.Database, first: int, second: int, inliers: np.ndarray) -> None:
+    """Verified matches: the mapper reads only two-view geometries, never raw matches."""
+    db.write_matches(first, second, inliers)
+    geometry = pycolmap.TwoViewGeometry()
+    geometry.config = pycolmap.TwoViewGeometryConfiguration.UNCALIBRATED
+    geometry.inlier_matches = inliers
+    db.write_two_view_geometry(first, second, geometry)
 
 
 def _options(

@@ -174,12 +174,13 @@ def _build(
     )
     camera.params = [lens.fx, lens.cx, lens.cy, lens.k1, lens.k2]
     rec.add_camera_with_trivial_rig(camera)
+    # A keyframe's keypoints are its tracks, then its descriptor links (as in the map).
+    keypoints = {}
     for frame in sorted(poses):
+        linked = model.linked.get(frame, np.zeros((0, 2)))
+        keypoints[frame] = np.concatenate([tracks.frames[frame].xy, linked])
         image = pycolmap.Image(
-            name=names[frame],
-            camera_id=1,
-            image_id=frame + 1,
-            keypoints=tracks.frames[frame].xy,
+            name=names[frame], camera_id=1, image_id=frame + 1, keypoints=keypoints[frame]
         )
         rec.add_image_with_trivial_frame(image, poses[frame])
     # Points: the keyframe model's, plus tracks it never triangulated (short ones, often
@@ -201,19 +202,24 @@ def _build(
                 seen_by_point[found] = index
         for key, index in seen_by_point.items():
             elements.setdefault(key, []).append((frame + 1, index))
+    for point_id, point in model.reconstruction.points3D.items():
+        for element in point.track.elements:
+            frame = model.keyframes[element.image_id - 1]
+            if element.point2D_idx >= len(tracks.frames[frame].ids) and frame in poses:
+                elements.setdefault(point_id, []).append((frame + 1, element.point2D_idx))
     rows: list[tuple[int, int, int]] = []
     for key in sorted(elements):
         observed = elements[key]
         if len(observed) < 2:
             continue
         track = pycolmap.Track()
-        for image_id, index in observed:
+        for image_id, index in sorted(set(observed)):
             track.add_element(image_id, index)
         xyz, color = position[key]
         new_id = rec.add_point3D(xyz, track, color)
-        rows.extend((image_id, index, new_id) for image_id, index in observed)
+        rows.extend((image_id, index, new_id) for image_id, index in sorted(set(observed)))
     table = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    xy = np.array([tracks.frames[i - 1].xy[j] for i, j, _ in rows]).reshape(-1, 2)
+    xy = np.array([keypoints[i - 1][j] for i, j, _ in rows]).reshape(-1, 2)
     return rec, Observations(table[:, 0], table[:, 1], table[:, 2], xy)
 
 

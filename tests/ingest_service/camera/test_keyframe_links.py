@@ -1,0 +1,32 @@
+"""Keyframes far apart in time are linked by descriptors when they see the same scene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+
+from ingest_service.camera.keyframe_links import describe, far_pairs, link
+from ingest_service.sample_scene import Scene, motion
+
+W, H, F = 480, 270, 380.0
+
+
+def test_far_pairs_double_their_gap_and_skip_what_tracks_connect() -> None:
+    assert far_pairs(12, 6, set()) == [(0, 7), (0, 8), (0, 10), (1, 8), (1, 9), (1, 11),
+                                       (2, 9), (2, 10), (3, 10), (3, 11), (4, 11)]  # fmt: skip
+    assert (0, 7) not in far_pairs(12, 6, {(0, 7)})
+
+
+def test_a_camera_that_comes_back_is_linked_to_where_it_was(tmp_path: Path) -> None:
+    scene = Scene()
+    orbit = motion("orbit", 24)
+    views = {"start": orbit[2], "away": orbit[23], "back": orbit[3]}
+    names = []
+    for name, c2w in views.items():
+        names.append(f"{name}.png")
+        cv2.imwrite(str(tmp_path / names[-1]), scene.render(c2w, F, W, H)[..., ::-1])
+    features = describe(tmp_path, names, [0, 1, 2])
+    links = link(features, [(0, 1), (0, 2)], max_error=1.5)
+    assert [(found.first, found.second) for found in links] == [(0, 2)]
+    assert len(links[0].matches) >= 40
