@@ -44,20 +44,18 @@ class MotionEvidence:
     rotation_wins: float  # share of pairs where the rotation model wins GRIC
 
 
-def classify(
-    tracks: Tracks, keyframes: list[int], focal_hint: float | None, max_error: float
-) -> MotionEvidence:
+def classify(tracks: Tracks, keyframes: list[int], max_error: float) -> MotionEvidence:
+    """The move's kind; for a rotation-dominant move, the focal length the rotation
+    measures (a sidecar's lens hint is not used here: the hint may be wrong, the rotation
+    is evidence)."""
     width, height = tracks.width, tracks.height
     pairs = _pairs(tracks, keyframes, max_error)
     if _static(tracks, STATIC_PX * max(1.0, max(width, height) / 1024)):
         return MotionEvidence(SolveKind.STATIC, pairs, None, None, 1.0)
     if not pairs:
         return MotionEvidence(SolveKind.FULL, pairs, None, None, 0.0)
-    if focal_hint:
-        focal = focal_hint
-    else:
-        homographies = [PairHomography(p.first, p.second, p.h) for p in pairs]
-        focal = estimate_focal(homographies, width, height)[0]
+    homographies = [PairHomography(p.first, p.second, p.h) for p in pairs]
+    focal = estimate_focal(homographies, width, height)[0]
     k = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1.0]])
     shares, wins = [], []
     for pair in pairs:

@@ -25,6 +25,7 @@ FOCAL_GRID = (0.6, 0.75, 0.87, 0.95, 1.0, 1.05, 1.15, 1.33, 1.67)
 PROFILE_IMAGES = 16  # images the focal profile adjusts (evenly spaced)
 # Verdict thresholds, in pixels of the published frames where they are distances.
 WEAK_FOCAL = 0.25  # fitting range wider than this share of the focal length
+HINT_DISAGREES = 0.1  # measured focal length this far from the sidecar's lens
 LOW_PARALLAX_DEG = 1.0
 HIGH_ERROR_P90_PX = 1.5
 FEW_TRACKS = 100
@@ -185,6 +186,12 @@ def verdict(kind: SolveKind, evidence: SolveEvidence) -> list[str]:
         reasons.append(
             f"focal length weakly constrained: {f:.0f} px, anything from {span[0]:.0f} "
             f"to {span[1]:.0f} px fits"
+        )
+    hint = evidence.focal_hint_px
+    if hint and evidence.focal_source != "hint" and abs(f / hint - 1) > HINT_DISAGREES:
+        reasons.append(
+            f"the focal length measured ({f:.0f} px) is {100 * (f / hint - 1):+.0f} % from "
+            f"the sidecar's lens ({hint:.0f} px): check focal_length_mm and sensor_width_mm"
         )
     full = kind in (SolveKind.FULL, SolveKind.SMALL_TRANSLATION)
     if full and evidence.parallax_deg is not None and evidence.parallax_deg < LOW_PARALLAX_DEG:

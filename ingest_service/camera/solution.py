@@ -120,6 +120,9 @@ class SolveEvidence(BaseModel):
     focal_range_px: tuple[float, float] | None = Field(
         description="focal lengths that fit the tracks within 5 % more residual"
     )
+    focal_hint_px: float | None = Field(
+        default=None, description="the focal length the sidecar's lens gives, if any"
+    )
     tracks_per_frame: float | None = Field(description="median tracked points per frame")
     track_length_frames: float | None = Field(description="median frames a point is seen in")
     reprojection_error_px: dict[str, float] | None = Field(

@@ -55,16 +55,19 @@ def solve_tracks(
         keyframes = select_keyframes(tracks, KeyframeSettings())
     max_error = max(1.0, 1.5 * max(width, height) / 1024)
     with timed(timings, "analysis"):
-        evidence = classify(tracks, keyframes, focal_hint_px, max_error)
+        evidence = classify(tracks, keyframes, max_error)
     log.info("camera move: %s over %d keyframes", evidence.kind.value, len(keyframes))
     if evidence.kind is SolveKind.STATIC:
         outcome = _static(names, width, height, focal_hint_px, timings)
         _track_statistics(outcome.measured, tracks, evidence)
         return outcome
     if evidence.kind is SolveKind.ROTATION_ONLY:
-        return _rotation_only(tracks, keyframes, evidence, focal_hint_px, timings)
-    fixed = evidence.kind is SolveKind.SMALL_TRANSLATION or focal_hint_px is not None
-    focal = focal_hint_px or evidence.focal_px or 1.2 * max(width, height)
+        return _rotation_only(tracks, keyframes, evidence, timings)
+    # A pan that travels a little holds the rotation's focal length; a full move solves
+    # its own, starting from the sidecar's hint when there is one.
+    fixed = evidence.kind is SolveKind.SMALL_TRANSLATION
+    focal = evidence.focal_px if fixed and evidence.focal_px else None
+    focal = focal or focal_hint_px or 1.2 * max(width, height)
     lens = Lens(focal, focal, width / 2, height / 2)
     with timed(timings, "mapping"):
         small = evidence.kind is SolveKind.SMALL_TRANSLATION
@@ -84,7 +87,7 @@ def solve_tracks(
         if evidence.kind is SolveKind.SMALL_TRANSLATION:
             # Too little parallax to triangulate: the rotation is what there is to solve.
             evidence.kind = SolveKind.ROTATION_ONLY
-            return _rotation_only(tracks, keyframes, evidence, focal_hint_px, timings)
+            return _rotation_only(tracks, keyframes, evidence, timings)
         raise TrackingFailedError("the mapper could not start a model from the tracks")
     with timed(timings, "adjustment"):
         adjusted = register_and_adjust(
@@ -102,10 +105,10 @@ def solve_tracks(
             threads=settings.threads,
             observations=adjusted.observations,
         )
-        if evidence.kind is SolveKind.SMALL_TRANSLATION and focal_hint_px is None:
+        if fixed:
             measured.focal_range_px = focal_range_rotation(tracks, evidence.pairs, focal)
         _track_statistics(measured, tracks, evidence)
-    outcome = _full(adjusted, evidence, focal_hint_px, timings)
+    outcome = _full(adjusted, evidence, timings)
     outcome.measured = measured
     return outcome
 
@@ -159,11 +162,7 @@ def _static(
 
 
 def _rotation_only(
-    tracks: Tracks,
-    keyframes: list[int],
-    evidence: MotionEvidence,
-    focal_hint: float | None,
-    timings: dict[str, float],
+    tracks: Tracks, keyframes: list[int], evidence: MotionEvidence, timings: dict[str, float]
 ) -> SolveOutcome:
     """One camera centre; rotations averaged over keyframe pairs, the frames in between
     from the homography to their keyframe."""
@@ -201,7 +200,7 @@ def _rotation_only(
         kind=SolveKind.ROTATION_ONLY,
         model="SIMPLE_PINHOLE",
         params=[f, cx, cy],
-        focal_source="hint" if focal_hint else "rotation",
+        focal_source="rotation",
         cameras=cameras,
         xyz=np.zeros((0, 3)),
         rgb=np.zeros((0, 3), np.uint8),
@@ -211,12 +210,7 @@ def _rotation_only(
     )
 
 
-def _full(
-    adjusted: Adjusted,
-    evidence: MotionEvidence,
-    focal_hint: float | None,
-    timings: dict[str, float],
-) -> SolveOutcome:
+def _full(adjusted: Adjusted, evidence: MotionEvidence, timings: dict[str, float]) -> SolveOutcome:
     rec = adjusted.reconstruction
     cameras = {}
     for frame, image_id in adjusted.frames.items():
@@ -225,10 +219,7 @@ def _full(
         cameras[frame] = np.linalg.inv(w2c)
     points = [rec.points3D[i] for i in sorted(rec.points3D)]
     model, params = adjusted.lens.colmap()
-    if evidence.kind is SolveKind.SMALL_TRANSLATION and not focal_hint:
-        source = "rotation"
-    else:
-        source = "hint" if focal_hint else "solved"
+    source = "rotation" if evidence.kind is SolveKind.SMALL_TRANSLATION else "solved"
     return SolveOutcome(
         kind=evidence.kind,
         model=model,

@@ -57,7 +57,7 @@ def run(ctx: StageContext) -> StageOutput:
         scratch=ctx.scratch,
     )  # fmt: skip
     solution, xyz = _solution(outcome, files, width, height, scale, float(probe.fps))
-    solution.evidence = _evidence(outcome, solution, scale)
+    solution.evidence = _evidence(outcome, solution, scale, focal_hint)
     reasons = verdict(solution.kind, solution.evidence)
     solution.review = reasons or "ok"
     written = _publish(ctx, solution, xyz, outcome.rgb, options.sensor_width_mm)
@@ -80,7 +80,9 @@ def run(ctx: StageContext) -> StageOutput:
                        parameters=parameters, cpu_cores=settings.workers)  # fmt: skip
 
 
-def _evidence(outcome: SolveOutcome, solution: CameraSolution, scale: float) -> SolveEvidence:
+def _evidence(
+    outcome: SolveOutcome, solution: CameraSolution, scale: float, focal_hint: float | None
+) -> SolveEvidence:
     """The solve's own measurements, in pixels of the published frames."""
     measured = outcome.measured
     span = measured.focal_range_px
@@ -92,6 +94,7 @@ def _evidence(outcome: SolveOutcome, solution: CameraSolution, scale: float) -> 
         focal_length_px=round(solution.intrinsics.fx, 2),
         focal_source=outcome.focal_source,
         focal_range_px=(round(span[0] / scale, 1), round(span[1] / scale, 1)) if span else None,
+        focal_hint_px=_rounded(focal_hint, 2),
         tracks_per_frame=measured.tracks_per_frame,
         track_length_frames=measured.track_length_frames,
         reprojection_error_px=(

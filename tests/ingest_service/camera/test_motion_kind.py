@@ -18,7 +18,7 @@ F = 1000.0
 def _classify(kind: str, frames: int = 48, **moves: float):  # type: ignore[no-untyped-def]
     tracks = project(scene_points(), motion(kind, frames, **moves), F)
     keyframes = select_keyframes(tracks, KeyframeSettings())
-    return classify(tracks, keyframes, None, 1.4)
+    return classify(tracks, keyframes, 1.4)
 
 
 def test_a_locked_off_camera_is_static() -> None:
@@ -55,6 +55,6 @@ def test_tracks_on_something_moving_on_its_own_are_dropped() -> None:
     for i, frame in enumerate(tracks.frames):
         frame.xy[np.isin(frame.ids, movers)] += [0.0, -2.0 * i]
     keyframes = select_keyframes(tracks, KeyframeSettings())
-    classify(tracks, keyframes, None, 1.4)
+    classify(tracks, keyframes, 1.4)
     remaining = np.concatenate([f.ids for f in tracks.frames[keyframes[1] :]])
     assert not np.isin(movers, remaining).any()

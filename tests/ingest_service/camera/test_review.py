@@ -71,3 +71,12 @@ def test_a_locked_off_shot_says_its_focal_length_is_assumed() -> None:
     (reason,) = verdict(SolveKind.STATIC, evidence)
     assert reason.startswith("locked-off camera: the focal length (1000 px) is assumed")
     assert verdict(SolveKind.STATIC, _evidence(focal_source="hint", focal_range_px=None)) == []
+
+
+def test_a_measured_focal_length_far_from_the_sidecars_lens_is_reported() -> None:
+    (reason,) = verdict(SolveKind.FULL, _evidence(focal_hint_px=1250.0))
+    assert reason == (
+        "the focal length measured (1000 px) is -20 % from the sidecar's lens (1250 px): "
+        "check focal_length_mm and sensor_width_mm"
+    )
+    assert verdict(SolveKind.FULL, _evidence(focal_hint_px=1050.0)) == []
