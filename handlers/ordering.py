@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 from ingest_service.objects import ObjectRef
-from storage import ConflictError, ObjectNotFoundError, ObjectStore, PreconditionFailedError
+from storage import Codec, ObjectStore, UpdateGaveUpError, conditional
 
-ATTEMPTS = 5
+log = logging.getLogger(__name__)
+SEEN = Codec[dict[str, str]](json.loads, lambda doc: json.dumps(doc).encode())
 
 
 def sequencer_value(sequencer: str) -> int:
@@ -35,25 +37,17 @@ class KeyOrder:
         except ValueError:
             return False
         key = self._prefix + hashlib.sha256(f"{ref.bucket}/{ref.key}".encode()).hexdigest()[:40]
-        body = json.dumps({"key": ref.key, "sequencer": ref.sequencer, "etag": ref.etag}).encode()
-        for _ in range(ATTEMPTS):
-            try:
-                stored = self._store.get(key)
-            except ObjectNotFoundError:
-                try:
-                    self._store.put(key, body, content_type="application/json", if_none_match=True)
-                    return False
-                except (PreconditionFailedError, ConflictError):
-                    continue
-            latest = sequencer_value(json.loads(stored.data)["sequencer"])
-            if seen < latest:
-                return True
-            if seen == latest:
-                return False  # a duplicate delivery: the claim dedupes it
-            try:
-                self._store.put(key, body, content_type="application/json",
-                                if_match=stored.info.etag)  # fmt: skip
-                return False
-            except (PreconditionFailedError, ConflictError):
-                continue
-        return False  # contended: let the claim decide rather than drop the event
+        newest = {"key": ref.key, "sequencer": ref.sequencer, "etag": ref.etag}
+
+        def keep_newest(stored: dict[str, str] | None) -> dict[str, str] | None:
+            if stored is None or seen > sequencer_value(stored["sequencer"]):
+                return newest
+            return None  # as new (a duplicate delivery: the claim dedupes it) or older
+
+        try:
+            latest = conditional.update(self._store, key, keep_newest, SEEN)
+        except UpdateGaveUpError as exc:
+            log.warning("event order for %s not checked: %s", ref.key, exc)
+            return False  # contended: let the claim decide rather than drop the event
+        assert latest.value is not None
+        return seen < sequencer_value(latest.value["sequencer"])

@@ -14,8 +14,8 @@ from ingest_service.errors import JobNotFoundError
 from ingest_service.job_ids import job_id_for
 from ingest_service.job_record import JobRecord, utcnow
 from ingest_service.job_states import JobState
-from ingest_service.notify.message import Notification
 from ingest_service.objects import ObjectRef
+from ingest_service.run.notify import notify_finished
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,14 @@ class Poller:
 
     def _settle(self, record: JobRecord, report: PollReport) -> None:
         """A finished job still listed: its worker died before notifying. Notify now."""
-        if not record.notified():
-            deliveries = self.services.notifier.send(Notification.for_job(record))
-            self.services.ledger.append_deliveries(record.job_id, deliveries)
-            report.notified.append(record.job_id)
         if record.state is JobState.FAILED:
             report.exhausted.append(record.job_id)
-        self.services.ledger.mark_finished(record.job_id)
+        if record.notified():
+            self.services.ledger.mark_finished(record.job_id)
+            return
+        # Marked finished only once the deliveries are recorded; else the next pass retries.
+        notify_finished(self.services, record)
+        report.notified.append(record.job_id)
 
     def _due(self, record: JobRecord, now: datetime) -> bool:
         """Stalled work is picked up; fresh claims get a pass to start, retries back off."""

@@ -4,30 +4,34 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
 from ingest_service.errors import JobLeaseLostError
-from ingest_service.job_record import JobRecord, Lease
+from ingest_service.job_record import RECORD_CODEC, JobRecord, Lease
 from ingest_service.job_states import JobState, check_transition
-from storage import PreconditionFailedError, StorageError
-
-if TYPE_CHECKING:
-    from ingest_service.ledger import JobLedger
+from storage import ObjectStore, StorageError, Versioned, conditional
 
 log = logging.getLogger(__name__)
-WRITE_RETRIES = 4
 
 
 class JobHandle:
     """The only writer of a running job's record, for as long as it holds the lease."""
 
     def __init__(
-        self, ledger: JobLedger, record: JobRecord, etag: str, *, owner: str, lease_s: float
+        self,
+        store: ObjectStore,
+        key: str,
+        record: JobRecord,
+        etag: str,
+        *,
+        owner: str,
+        lease_s: float,
+        clock: Callable[[], datetime],
     ) -> None:
-        self._ledger = ledger
+        self._store = store
+        self._key = key
+        self._clock = clock
         self._record = record
         self._etag = etag
         self.owner = owner
@@ -66,7 +70,7 @@ class JobHandle:
             change(new)
             if new.state is not before:
                 check_transition(before, new.state)
-            now = self._ledger.clock()
+            now = self._clock()
             new.updated_at = now
             if new.state is not JobState.RUNNING:
                 new.lease = None
@@ -82,24 +86,25 @@ class JobHandle:
         self.update(lambda record: None)
 
     def _write(self, new: JobRecord) -> str:
-        key = self._ledger.key(new.job_id)
-        for attempt in range(WRITE_RETRIES):
-            try:
-                return self._ledger.store.put(
-                    key, new.to_json(), content_type="application/json", if_match=self._etag
-                ).etag
-            except PreconditionFailedError as exc:
-                # A 412 after a retried write may be our own first try having landed.
-                stored, etag = self._ledger.load(new.job_id)
-                if stored.updated_at == new.updated_at and stored.lease == new.lease:
-                    return etag
-                self._lost.set()
-                raise JobLeaseLostError(f"job {new.job_id}: lease lost to another worker") from exc
-            except StorageError as exc:
-                if not exc.retryable or attempt == WRITE_RETRIES - 1:
-                    raise
-                time.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Write `new` over the version this handle last wrote, or learn the lease is lost."""
+        held = self._record
+
+        def replace(stored: JobRecord | None) -> JobRecord | None:
+            if stored == held:
+                return new
+            landed = stored is not None and (stored.updated_at, stored.lease) == (
+                new.updated_at,
+                new.lease,
+            )
+            if landed:
+                return None  # our own write landed before a retry was needed
+            self._lost.set()
+            raise JobLeaseLostError(f"job {new.job_id}: lease lost to another worker")
+
+        start = Versioned(held, self._etag)
+        stored = conditional.update(self._store, self._key, replace, RECORD_CODEC, start=start)
+        assert stored.etag is not None
+        return stored.etag
 
 
 class Heartbeat:

@@ -12,6 +12,7 @@ from ingest_service.objects import ObjectRef
 from ingest_service.settings import DepthBackend, FrameFormat, MasksBackend, PngFilter
 from ingest_service.sidecar import SourceRange
 from ingest_service.stage_results import StageResult
+from storage import Codec
 
 
 def utcnow() -> datetime:
@@ -138,3 +139,6 @@ class JobRecord(BaseModel):
             and self.error.retryable
             and self.attempt < self.max_attempts
         )
+
+
+RECORD_CODEC = Codec(JobRecord.model_validate_json, JobRecord.to_json)

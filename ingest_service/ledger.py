@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,12 +10,18 @@ from datetime import datetime, timedelta
 from ingest_service.errors import JobLeaseHeldError, JobNotFoundError, JobStateError
 from ingest_service.job_handle import JobHandle
 from ingest_service.job_ids import job_id_for
-from ingest_service.job_record import Delivery, ErrorInfo, JobOptions, JobRecord, Lease, utcnow
+from ingest_service.job_record import (
+    RECORD_CODEC,
+    Delivery,
+    ErrorInfo,
+    JobOptions,
+    JobRecord,
+    Lease,
+    utcnow,
+)
 from ingest_service.job_states import JobState, check_transition
 from ingest_service.objects import ObjectRef
-from storage import ConflictError, ObjectNotFoundError, ObjectStore, PreconditionFailedError
-
-CONFLICT_RETRIES = 5
+from storage import ABSENT, ObjectStore, PreconditionFailedError, Versioned, conditional
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,30 +102,24 @@ class JobLedger:
         # the first claimer writes it: duplicates cost one refused conditional write.
         with contextlib.suppress(PreconditionFailedError):
             self.store.put(f"{self.active_prefix}{record.job_id}", b"", if_none_match=True)
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                self.store.put(
-                    self.key(record.job_id),
-                    record.to_json(),
-                    content_type="application/json",
-                    if_none_match=True,
-                )
-                self.store.put(self._index_key(record), b"")
-                return ClaimResult(claimed=True, record=record)
-            except PreconditionFailedError:
-                return ClaimResult(claimed=False, record=self.get(record.job_id))
-            except ConflictError:
-                # S3 answers 409 while another conditional write of the key is in flight;
-                # asking again resolves to a win or a 412.
-                time.sleep(0.05 * 2**attempt)
-        return ClaimResult(claimed=False, record=self.get(record.job_id))
+        # One conditional create: the first claimer wins; anyone else gets the job as is.
+        stored = conditional.update(
+            self.store,
+            self.key(record.job_id),
+            lambda existing: record if existing is None else None,
+            RECORD_CODEC,
+            start=ABSENT,
+        )
+        if stored.written:
+            self.store.put(self._index_key(record), b"")
+        assert stored.value is not None
+        return ClaimResult(claimed=stored.written, record=stored.value)
 
     def load(self, job_id: str) -> tuple[JobRecord, str]:
-        try:
-            stored = self.store.get(self.key(job_id))
-        except ObjectNotFoundError as exc:
-            raise JobNotFoundError(f"no job {job_id}") from exc
-        return JobRecord.model_validate_json(stored.data), stored.info.etag
+        stored = conditional.read(self.store, self.key(job_id), RECORD_CODEC)
+        if stored.value is None or stored.etag is None:
+            raise JobNotFoundError(f"no job {job_id}")
+        return stored.value, stored.etag
 
     def get(self, job_id: str) -> JobRecord:
         return self.load(job_id)[0]
@@ -130,109 +129,126 @@ class JobLedger:
             with contextlib.suppress(JobNotFoundError):
                 yield self.get(job_id)
 
+    def update(
+        self, job_id: str, change: Callable[[JobRecord], JobRecord | None]
+    ) -> Versioned[JobRecord]:
+        """Compare-and-swap a job's record: `change` gets a fresh copy each round and
+        returns the new record (or None to leave it); raises if there is no such job."""
+
+        def existing(record: JobRecord | None) -> JobRecord | None:
+            if record is None:
+                raise JobNotFoundError(f"no job {job_id}")
+            return change(record)
+
+        return conditional.update(self.store, self.key(job_id), existing, RECORD_CODEC)
+
     def amend_unstarted(self, job_id: str, options: JobOptions) -> str:
         """Replace a claimed job's options if no worker has started it; says what happened."""
-        for _ in range(CONFLICT_RETRIES):
-            try:
-                record, etag = self.load(job_id)
-            except JobNotFoundError:
-                return "plate has no job yet; its job will read this sidecar when it is claimed"
-            if record.state is not JobState.CLAIMED:
-                return f"too late: the plate's job is already {record.state}"
-            amended = record.model_copy(update={"options": options, "updated_at": self.clock()})
-            try:
-                self.store.put(self.key(job_id), amended.to_json(),
-                               content_type="application/json", if_match=etag)  # fmt: skip
-            except (PreconditionFailedError, ConflictError):
-                continue
-            return "applied to the plate's job"
-        return "not applied: the job kept changing"
 
-    def append_deliveries(self, job_id: str, deliveries: Sequence[Delivery]) -> None:
-        """Record notifications sent for a finished job (no lease: nothing else writes it)."""
-        for _ in range(CONFLICT_RETRIES):
-            record, etag = self.load(job_id)
+        def amend(record: JobRecord) -> JobRecord | None:
+            if record.state is not JobState.CLAIMED:
+                return None
+            return record.model_copy(update={"options": options, "updated_at": self.clock()})
+
+        try:
+            stored = self.update(job_id, amend)
+        except JobNotFoundError:
+            return "plate has no job yet; its job will read this sidecar when it is claimed"
+        if not stored.written:
+            assert stored.value is not None
+            return f"too late: the plate's job is already {stored.value.state}"
+        return "applied to the plate's job"
+
+    def append_deliveries(self, job_id: str, deliveries: Sequence[Delivery]) -> JobRecord:
+        """Record notifications sent for a job; raises if they could not be recorded."""
+
+        def append(record: JobRecord) -> JobRecord:
             record.deliveries.extend(deliveries)
             record.updated_at = self.clock()
-            try:
-                self.store.put(self.key(job_id), record.to_json(),
-                               content_type="application/json", if_match=etag)  # fmt: skip
-                return
-            except (PreconditionFailedError, ConflictError):
-                continue
+            return record
+
+        stored = self.update(job_id, append)
+        assert stored.value is not None
+        return stored.value
 
     def allow_retry(self, job_id: str, options: JobOptions | None = None) -> JobRecord:
         """Give a failed job one more attempt (an operator's decision, after fixing the
         cause). New options apply only if no stage has been recorded yet."""
-        for _ in range(CONFLICT_RETRIES):
-            record, etag = self.load(job_id)
+
+        def retry(record: JobRecord) -> JobRecord:
             if record.state is not JobState.FAILED:
                 raise JobStateError(
                     f"job {job_id} is {record.state}, not failed", state=record.state
                 )
-            retried = record.model_copy(deep=True)
-            retried.max_attempts = max(record.max_attempts, record.attempt + 1)
-            if retried.error is not None:
-                retried.error.retryable = True
+            record.max_attempts = max(record.max_attempts, record.attempt + 1)
+            if record.error is not None:
+                record.error.retryable = True
             if options is not None and not record.stages:
-                retried.options = options
-            retried.updated_at = self.clock()
-            self.store.put(f"{self.active_prefix}{job_id}", b"")
-            try:
-                self.store.put(self.key(job_id), retried.to_json(),
-                               content_type="application/json", if_match=etag)  # fmt: skip
-            except (PreconditionFailedError, ConflictError):
-                continue
-            return retried
-        raise JobStateError(f"job {job_id} kept changing; try again", state="failed")
+                record.options = options
+            record.updated_at = self.clock()
+            return record
+
+        self.store.put(f"{self.active_prefix}{job_id}", b"")
+        stored = self.update(job_id, retry)
+        assert stored.value is not None
+        return stored.value
 
     def acquire(self, job_id: str, *, owner: str, lease_s: float) -> JobHandle:
         """Start (or take over, or retry) a job; raises if it is live elsewhere or finished."""
-        for _ in range(CONFLICT_RETRIES):
-            record, etag = self.load(job_id)
+
+        def start(record: JobRecord) -> JobRecord:
             now = self.clock()
-            self._check_runnable(record, etag, owner, now)
-            running = record.model_copy(deep=True)
+            if self._gives_up(record, owner, now):
+                return self._given_up(record, now)
             check_transition(record.state, JobState.RUNNING)
-            running.state = JobState.RUNNING
             # A lease handed back at shutdown did not use up an attempt.
             handed_back = (
                 record.state is JobState.RUNNING and record.lease and record.lease.released
             )
+            running = record.model_copy(deep=True)
+            running.state = JobState.RUNNING
             running.attempt += 0 if handed_back else 1
             running.lease = Lease(owner=owner, until=now + timedelta(seconds=lease_s))
             running.updated_at = now
-            try:
-                info = self.store.put(
-                    self.key(job_id),
-                    running.to_json(),
-                    content_type="application/json",
-                    if_match=etag,
-                )
-            except (PreconditionFailedError, ConflictError):
-                continue  # someone else moved it: look again
-            return JobHandle(self, running, info.etag, owner=owner, lease_s=lease_s)
-        raise JobLeaseHeldError(f"job {job_id} kept changing under us", owner="unknown")
+            return running
 
-    def _check_runnable(self, record: JobRecord, etag: str, owner: str, now: datetime) -> None:
+        stored = self.update(job_id, start)
+        record = stored.value
+        assert record is not None
+        assert stored.etag is not None
+        if record.state is JobState.FAILED:
+            assert record.error is not None
+            raise JobStateError(f"job {job_id} failed: {record.error.message}", state="failed")
+        return JobHandle(
+            self.store,
+            self.key(job_id),
+            record,
+            stored.etag,
+            owner=owner,
+            lease_s=lease_s,
+            clock=self.clock,
+        )
+
+    def _gives_up(self, record: JobRecord, owner: str, now: datetime) -> bool:
+        """Whether to stop taking over a job whose workers keep dying; raises if the job
+        may not run now at all."""
         if record.state is JobState.PUBLISHED:
             raise JobStateError(f"job {record.job_id} is already published", state=record.state)
         if record.state is JobState.FAILED and not record.retry_allowed:
             why = "attempts exhausted" if record.attempt >= record.max_attempts else "not retryable"
             raise JobStateError(f"job {record.job_id} failed ({why})", state=record.state)
         if record.state is not JobState.RUNNING:
-            return
+            return False
         lease = record.lease
         if lease is not None and lease.until > now and lease.owner != owner:
             raise JobLeaseHeldError(
                 f"job {record.job_id} is running on {lease.owner} until {lease.until:%H:%M:%S}",
                 owner=lease.owner,
             )
-        if record.attempt >= record.max_attempts and not (lease and lease.released):
-            self._give_up(record, etag, now)
+        return record.attempt >= record.max_attempts and not (lease and lease.released)
 
-    def _give_up(self, record: JobRecord, etag: str, now: datetime) -> None:
-        """A job whose workers keep dying stops being taken over, and says why."""
+    def _given_up(self, record: JobRecord, now: datetime) -> JobRecord:
+        """The job failed for good, and says why (a worker that decided first wins the CAS)."""
         failed = record.model_copy(deep=True)
         failed.state = JobState.FAILED
         failed.lease = None
@@ -247,12 +263,4 @@ class JobLedger:
             stage=record.current_stage,
             at=now,
         )
-        # If another worker decided first, its word stands.
-        with contextlib.suppress(PreconditionFailedError):
-            self.store.put(
-                self.key(record.job_id),
-                failed.to_json(),
-                content_type="application/json",
-                if_match=etag,
-            )
-        raise JobStateError(f"job {record.job_id} failed: {failed.error.message}", state="failed")
+        return failed

@@ -20,10 +20,10 @@ from ingest_service.job_states import JobState, StageStatus
 from ingest_service.logs import log_context
 from ingest_service.metrics import METRICS
 from ingest_service.naming import shot_path
-from ingest_service.notify.message import Notification
 from ingest_service.progress import NullProgress, Progress
 from ingest_service.publish import missing_outputs, write_failure, write_manifest
 from ingest_service.redact import redact
+from ingest_service.run.notify import notify_finished
 from ingest_service.services import Services, worker_id
 from ingest_service.stages.base import InProcess, StageContext, StageRunner, StageSpec
 from ingest_service.stages.table import plan
@@ -83,8 +83,8 @@ def _run(
         return handle.record
     except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded, notified job
         _fail(handle, services, exc)
-    _notify(handle, services)
-    return handle.record
+    METRICS.job_finished(handle.record.state.value)
+    return notify_finished(services, handle.record)
 
 
 def _place_outputs(handle: JobHandle, services: Services) -> None:
@@ -229,31 +229,6 @@ def _fail(handle: JobHandle, services: Services, exc: BaseException) -> None:
         r.failure_key = failure_key
 
     handle.update(failed)
-
-
-def _notify(handle: JobHandle, services: Services) -> None:
-    METRICS.job_finished(handle.record.state.value)
-    deliveries = services.notifier.send(Notification.for_job(handle.record))
-    for delivery in deliveries:
-        if not delivery.ok:
-            log.warning(
-                "job %s: %s notification to %s failed: %s",
-                handle.job_id,
-                delivery.channel,
-                delivery.target,
-                delivery.error,
-            )
-
-    def delivered(r: JobRecord) -> None:
-        r.deliveries.extend(deliveries)
-
-    try:
-        record = handle.update(delivered)
-    except (StorageError, JobLeaseLostError) as exc:
-        log.warning("job %s: could not record notification deliveries: %s", handle.job_id, exc)
-        return  # the poller sees the job still listed as unfinished and notifies again
-    if record.finished:
-        services.ledger.mark_finished(record.job_id)
 
 
 def error_info(exc: BaseException, stage: str | None) -> ErrorInfo:

@@ -5,9 +5,22 @@ from __future__ import annotations
 import json
 import re
 
-from storage import ObjectStore, PreconditionFailedError
+from storage import ABSENT, Codec, ObjectStore, UpdateGaveUpError, conditional
 
 _MARKER = re.compile(r"v(\d{3,})\.json")
+# More versions of one shot than anyone makes; past it, something is wrong.
+MAX_VERSIONS = 10_000
+
+
+def _owner(data: bytes) -> str:
+    """The job that holds a version; "" for a marker no one can read (never reused)."""
+    try:
+        return str(json.loads(data)["job_id"])
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
+MARKER = Codec[str](_owner, lambda job_id: json.dumps({"job_id": job_id}).encode())
 
 
 def allocate_version(store: ObjectStore, versions_prefix: str, shot: str, job_id: str) -> str:
@@ -24,23 +37,19 @@ def allocate_version(store: ObjectStore, versions_prefix: str, shot: str, job_id
         if match:
             taken[int(match.group(1))] = info.key
     for number in sorted(taken):
-        if _owner(store, taken[number]) == job_id:
+        if conditional.read(store, taken[number], MARKER).value == job_id:
             return f"v{number:03d}"
-    number = max(taken, default=0) + 1
-    while True:
-        key = f"{prefix}v{number:03d}.json"
-        body = json.dumps({"job_id": job_id}).encode()
-        try:
-            store.put(key, body, content_type="application/json", if_none_match=True)
+    first = max(taken, default=0) + 1
+    for number in range(first, first + MAX_VERSIONS):
+        marker = conditional.update(
+            store,
+            f"{prefix}v{number:03d}.json",
+            lambda owner: job_id if owner is None else None,
+            MARKER,
+            start=ABSENT,
+        )
+        if marker.value == job_id:
             return f"v{number:03d}"
-        except PreconditionFailedError:
-            if _owner(store, key) == job_id:
-                return f"v{number:03d}"
-            number += 1
-
-
-def _owner(store: ObjectStore, key: str) -> str | None:
-    try:
-        return str(json.loads(store.get(key).data)["job_id"])
-    except (ValueError, KeyError):
-        return None
+    raise UpdateGaveUpError(
+        f"no free version of {shot} in {MAX_VERSIONS} tries", key=prefix, attempts=MAX_VERSIONS
+    )

@@ -1,6 +1,8 @@
 """Object stores: S3 (any endpoint) and a local folder with the same semantics."""
 
+from storage import conditional
 from storage.base import ObjectInfo, ObjectStore, StoredObject
+from storage.conditional import ABSENT, Backoff, Codec, Versioned
 from storage.errors import (
     AccessDeniedError,
     BucketNotFoundError,
@@ -10,14 +12,18 @@ from storage.errors import (
     PreconditionFailedError,
     StorageError,
     TransientStorageError,
+    UpdateGaveUpError,
 )
 from storage.local import LocalStore
 from storage.s3 import S3Store, make_client
 from storage.uri import open_store
 
 __all__ = [
+    "ABSENT",
     "AccessDeniedError",
+    "Backoff",
     "BucketNotFoundError",
+    "Codec",
     "ConflictError",
     "InvalidKeyError",
     "LocalStore",
@@ -29,6 +35,9 @@ __all__ = [
     "StorageError",
     "StoredObject",
     "TransientStorageError",
+    "UpdateGaveUpError",
+    "Versioned",
+    "conditional",
     "make_client",
     "open_store",
 ]

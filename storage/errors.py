@@ -43,3 +43,13 @@ class TransientStorageError(StorageError):
 
 class InvalidKeyError(StorageError):
     """The key cannot be stored safely by this backend."""
+
+
+class UpdateGaveUpError(StorageError):
+    """A conditional update lost every round to concurrent writers; nothing was written."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, key: str, attempts: int) -> None:
+        super().__init__(message, key=key)
+        self.attempts = attempts

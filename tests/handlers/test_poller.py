@@ -198,3 +198,27 @@ def test_a_finished_job_whose_worker_died_before_notifying_is_notified_once(
     log = hook_services.settings.notify_log
     assert log is not None
     assert [json.loads(line)["event"] for line in log.read_text().splitlines()] == ["job.published"]
+
+
+def test_deliveries_that_cannot_be_recorded_keep_the_job_listed_until_they_are(
+    hook_services: Services, dispatcher: RecordingDispatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage import UpdateGaveUpError
+
+    job_id = _claim(hook_services)
+    hook_services.ledger.acquire(job_id, owner="w", lease_s=60).update(
+        lambda r: setattr(r, "state", JobState.PUBLISHED)
+    )  # …and the worker died here, before notifying
+    ledger = type(hook_services.ledger)
+    real = ledger.append_deliveries
+
+    def contended(self: Any, *args: Any) -> JobRecord:
+        raise UpdateGaveUpError("contended", key="k", attempts=8)
+
+    monkeypatch.setattr(ledger, "append_deliveries", contended)
+    assert _poller(hook_services, dispatcher).poll_once().notified == [job_id]
+    assert list(hook_services.ledger.unfinished()) == [job_id]  # not lost: still listed
+    monkeypatch.setattr(ledger, "append_deliveries", real)
+    assert _poller(hook_services, dispatcher).poll_once().notified == [job_id]
+    assert hook_services.ledger.get(job_id).notified()
+    assert list(hook_services.ledger.unfinished()) == []

@@ -252,3 +252,23 @@ def test_jobs_the_index_missed_are_added_back(ledger: JobLedger, clock: Clock) -
     assert ledger.ensure_index() == 1
     assert list(ledger.newest()) == [second.job_id, first.job_id]
     assert ledger.ensure_index() == 0
+
+
+def test_concurrent_delivery_records_are_all_kept(ledger: JobLedger) -> None:
+    from ingest_service.job_record import Delivery
+
+    job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
+    barrier = threading.Barrier(6)
+
+    def append(n: int) -> None:
+        barrier.wait()
+        delivery = Delivery(channel="log", target=f"t{n}", event="job.published", ok=True,
+                            attempts=1)  # fmt: skip
+        ledger.append_deliveries(job_id, [delivery])
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(d.target for d in ledger.get(job_id).deliveries) == [f"t{n}" for n in range(6)]

@@ -1,0 +1,39 @@
+"""Telling the world a job finished, and recording that it was told: one path for the
+pipeline that ran the job and for the poller that finds a job whose worker died first."""
+
+from __future__ import annotations
+
+import logging
+
+from ingest_service.job_record import JobRecord
+from ingest_service.notify.message import Notification
+from ingest_service.services import Services
+from storage import StorageError
+
+log = logging.getLogger(__name__)
+
+
+def notify_finished(services: Services, record: JobRecord) -> JobRecord:
+    """Send the outcome of `record` and record the deliveries; returns the record as stored.
+
+    The job leaves the unfinished index only once its deliveries are recorded: if that
+    write fails, the poller still finds the job listed and notifies again (at least once).
+    """
+    deliveries = services.notifier.send(Notification.for_job(record))
+    for delivery in deliveries:
+        if not delivery.ok:
+            log.warning(
+                "job %s: %s notification to %s failed: %s",
+                record.job_id,
+                delivery.channel,
+                delivery.target,
+                delivery.error,
+            )
+    try:
+        record = services.ledger.append_deliveries(record.job_id, deliveries)
+    except StorageError as exc:
+        log.warning("job %s: could not record notification deliveries: %s", record.job_id, exc)
+        return record
+    if record.finished:
+        services.ledger.mark_finished(record.job_id)
+    return record
