@@ -35,7 +35,7 @@ class Gate:
     def __init__(self, services: Services, dispatcher: Dispatcher) -> None:
         self.services = services
         self.dispatcher = dispatcher
-        self.order = KeyOrder(services.store, prefix=f"{services.settings.state_prefix}keys/")
+        self.order = KeyOrder(services.store, services.settings.layout)
 
     def admit(self, notices: list[Notice], result: Admission | None = None) -> Admission:
         result = result or Admission()

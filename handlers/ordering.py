@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 
+from ingest_service.jobs.layout import BucketLayout
 from ingest_service.objects import ObjectRef
 from storage import Codec, ObjectStore, UpdateGaveUpError, conditional
 
@@ -25,9 +26,9 @@ class KeyOrder:
     cluster), and events without one are never called stale.
     """
 
-    def __init__(self, store: ObjectStore, *, prefix: str = ".ingest/keys/") -> None:
+    def __init__(self, store: ObjectStore, layout: BucketLayout) -> None:
         self._store = store
-        self._prefix = prefix
+        self._layout = layout
 
     def is_stale(self, ref: ObjectRef) -> bool:
         if not ref.sequencer:
@@ -36,7 +37,8 @@ class KeyOrder:
             seen = sequencer_value(ref.sequencer)
         except ValueError:
             return False
-        key = self._prefix + hashlib.sha256(f"{ref.bucket}/{ref.key}".encode()).hexdigest()[:40]
+        digest = hashlib.sha256(f"{ref.bucket}/{ref.key}".encode()).hexdigest()[:40]
+        key = self._layout.key_order(digest)
         newest = {"key": ref.key, "sequencer": ref.sequencer, "etag": ref.etag}
 
         def keep_newest(stored: dict[str, str] | None) -> dict[str, str] | None:

@@ -44,7 +44,7 @@ class Poller:
         settings, store = self.services.settings, self.services.store
         known = set(self.services.ledger.ids())
         settled_before = self.clock() - timedelta(seconds=settings.settle_s)
-        for info in store.list(settings.incoming_prefix):
+        for info in store.list(settings.layout.incoming):
             report.listed += 1
             if classify(info.key, settings) is not Kind.PLATE:
                 continue

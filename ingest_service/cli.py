@@ -158,10 +158,11 @@ def cmd_process(args: argparse.Namespace) -> int:
     store, settings = services.store, services.settings
     path = Path(args.path)
     if path.is_file():
-        key = args.key or f"{settings.incoming_prefix}{path.name}"
-        sidecar = path.with_name(f"{path.name}.json")
+        layout = settings.layout
+        key = args.key or layout.dropped(path.name)
+        sidecar = path.with_name(layout.sidecar(path.name))
         if sidecar.is_file():  # options beside the plate travel with it
-            ref_for_local_file(store, sidecar, key=f"{key}.json")
+            ref_for_local_file(store, sidecar, key=layout.sidecar(key))
         ref = ref_for_local_file(store, path, key=key)
     else:
         ref = ref_for_key(store, args.path)

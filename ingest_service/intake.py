@@ -9,7 +9,7 @@ from ingest_service.job_ids import job_id_for
 from ingest_service.job_record import JobOptions
 from ingest_service.ledger import ClaimResult
 from ingest_service.objects import ObjectRef
-from ingest_service.sidecar import PlateOptions, parse_sidecar, sidecar_key
+from ingest_service.sidecar import PlateOptions, parse_sidecar
 from storage import ObjectNotFoundError
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def options_for(services: Services, plate_key: str) -> JobOptions:
     with it in plain words, so the artist hears about it like any other bad input.
     """
     base = services.job_options()
-    key = sidecar_key(plate_key)
+    key = services.settings.layout.sidecar(plate_key)
     try:
         data = services.store.get(key).data
     except ObjectNotFoundError:
@@ -50,7 +50,7 @@ def claim_plate(services: Services, ref: ObjectRef) -> ClaimResult:
 
 def apply_sidecar(services: Services, key: str) -> str:
     """A sidecar that arrives after its plate: applied if the plate's job has not started."""
-    plate_key = key.removesuffix(".json")
+    plate_key = services.settings.layout.plate_of_sidecar(key)
     try:
         info = services.store.head(plate_key)
     except ObjectNotFoundError:

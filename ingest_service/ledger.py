@@ -20,6 +20,7 @@ from ingest_service.job_record import (
     utcnow,
 )
 from ingest_service.job_states import JobState, check_transition
+from ingest_service.jobs.layout import BucketLayout
 from ingest_service.objects import ObjectRef
 from storage import ABSENT, ObjectStore, PreconditionFailedError, Versioned, conditional
 
@@ -37,41 +38,37 @@ class JobLedger:
         self,
         store: ObjectStore,
         *,
-        state_prefix: str = ".ingest/",
+        layout: BucketLayout | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
-        self.prefix = f"{state_prefix}jobs/"
-        # One empty marker per unfinished job, so that finding the jobs that need a
-        # worker is a listing of the few unfinished ones, not a GET of every record.
-        self.active_prefix = f"{state_prefix}active/"
-        # One empty marker per job, named so that key order is newest first: a page of
-        # the newest jobs is one listing and a GET per job shown, not a GET of every job.
-        self.index_prefix = f"{state_prefix}index/"
+        self.layout = layout or BucketLayout()
         self.clock = clock
 
     def key(self, job_id: str) -> str:
-        return f"{self.prefix}{job_id}.json"
+        return self.layout.job(job_id)
 
     def ids(self) -> Iterator[str]:
         """Every job id, from one paginated listing (no record is read)."""
-        for info in self.store.list(self.prefix):
-            if info.key.endswith(".json"):
-                yield info.key[len(self.prefix) : -len(".json")]
+        for info in self.store.list(self.layout.jobs):
+            job_id = self.layout.job_id_of(info.key)
+            if job_id is not None:
+                yield job_id
 
     def unfinished(self) -> Iterator[str]:
-        """Ids of jobs that are claimed, running, or failed with attempts left."""
-        for info in self.store.list(self.active_prefix):
-            yield info.key[len(self.active_prefix) :]
+        """Ids of jobs that are claimed, running, or failed with attempts left: a listing
+        of the few unfinished ones' markers, not a GET of every record."""
+        for info in self.store.list(self.layout.active):
+            yield info.key[len(self.layout.active) :]
 
     def _index_key(self, record: JobRecord) -> str:
-        millis = int(record.created_at.timestamp() * 1000)
-        return f"{self.index_prefix}{10**13 - millis:013d}-{record.job_id}"
+        return self.layout.index_marker(record.created_at, record.job_id)
 
     def newest(self) -> Iterator[str]:
-        """Job ids, newest first, from one paginated listing of the index."""
-        for info in self.store.list(self.index_prefix):
-            yield info.key[len(self.index_prefix) + 14 :]
+        """Job ids, newest first, from one paginated listing of the index (a page of the
+        newest jobs is then a GET per job shown, not a GET of every job)."""
+        for info in self.store.list(self.layout.index):
+            yield self.layout.job_id_of_index(info.key)
 
     def ensure_index(self) -> int:
         """Index the jobs the index misses (a claimer that died between its two writes,
@@ -84,7 +81,7 @@ class JobLedger:
         return len(missing)
 
     def mark_finished(self, job_id: str) -> None:
-        self.store.delete(f"{self.active_prefix}{job_id}")
+        self.store.delete(self.layout.active_marker(job_id))
 
     def claim(self, ref: ObjectRef, options: JobOptions, *, max_attempts: int) -> ClaimResult:
         """Create the job record if no one has; a duplicate event, poll or webhook is a no-op."""
@@ -101,7 +98,7 @@ class JobLedger:
         # job that may not exist (harmless), never a job that no one will pick up. Only
         # the first claimer writes it: duplicates cost one refused conditional write.
         with contextlib.suppress(PreconditionFailedError):
-            self.store.put(f"{self.active_prefix}{record.job_id}", b"", if_none_match=True)
+            self.store.put(self.layout.active_marker(record.job_id), b"", if_none_match=True)
         # One conditional create: the first claimer wins; anyone else gets the job as is.
         stored = conditional.update(
             self.store,
@@ -188,7 +185,7 @@ class JobLedger:
             record.updated_at = self.clock()
             return record
 
-        self.store.put(f"{self.active_prefix}{job_id}", b"")
+        self.store.put(self.layout.active_marker(job_id), b"")
         stored = self.update(job_id, retry)
         assert stored.value is not None
         return stored.value

@@ -91,13 +91,13 @@ def _place_outputs(handle: JobHandle, services: Services) -> None:
     record = handle.record
     if record.output_prefix:
         return
-    settings = services.settings
-    shot = record.options.shot or shot_path(record.source.key, settings.incoming_prefix)
-    version = allocate_version(services.store, settings.versions_prefix, shot, record.job_id)
+    layout = services.settings.layout
+    shot = record.options.shot or shot_path(record.source.key, layout.incoming)
+    version = allocate_version(services.store, layout, shot, record.job_id)
 
     def place(r: JobRecord) -> None:
         r.shot, r.version = shot, version
-        r.output_prefix = f"{settings.published_prefix}{shot}/{version}/"
+        r.output_prefix = layout.output(shot, version)
 
     handle.update(place)
 

@@ -29,7 +29,7 @@ class Services:
         store = store or open_store(
             settings.store, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region
         )
-        ledger = JobLedger(store, state_prefix=settings.state_prefix)
+        ledger = JobLedger(store, layout=settings.layout)
         return cls(settings, store, ledger, Notifier(notification_channels(settings, store)))
 
     def job_options(self) -> JobOptions:
@@ -73,7 +73,7 @@ def notification_channels(settings: Settings, store: ObjectStore) -> list[Channe
 def default_log_path(settings: Settings, store: ObjectStore) -> Path:
     """Beside the job records for a folder bucket; in the user's state folder otherwise."""
     if isinstance(store, LocalStore):
-        return store.root / settings.state_prefix / "notifications.jsonl"
+        return store.root / settings.layout.notification_log
     state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
     return state / "ingest-service" / "notifications.jsonl"
 

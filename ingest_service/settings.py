@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest_service.costs import GPU_HOUR_USD, Pricing
 from ingest_service.errors import SettingsError
+from ingest_service.jobs.layout import BucketLayout
 
 
 class FrameFormat(StrEnum):
@@ -177,8 +178,8 @@ class Settings(BaseSettings):
         return Pricing(self.cpu_core_hour_usd, dict(self.gpu_hour_usd))
 
     @property
-    def versions_prefix(self) -> str:
-        return f"{self.state_prefix}versions/"
+    def layout(self) -> BucketLayout:
+        return BucketLayout(self.incoming_prefix, self.published_prefix, self.state_prefix)
 
 
 def load_settings(**overrides: object) -> Settings:

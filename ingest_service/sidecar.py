@@ -57,10 +57,6 @@ class PlateOptions(BaseModel):
         return self
 
 
-def sidecar_key(plate_key: str) -> str:
-    return f"{plate_key}.json"
-
-
 def parse_sidecar(data: bytes, key: str) -> PlateOptions:
     if len(data) > MAX_SIDECAR_BYTES:
         raise SidecarInvalidError(f"{key}: sidecar larger than {MAX_SIDECAR_BYTES} bytes")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from ingest_service.jobs.layout import BucketLayout
 from storage import ABSENT, Codec, ObjectStore, UpdateGaveUpError, conditional
 
 _MARKER = re.compile(r"v(\d{3,})\.json")
@@ -23,14 +24,14 @@ def _owner(data: bytes) -> str:
 MARKER = Codec[str](_owner, lambda job_id: json.dumps({"job_id": job_id}).encode())
 
 
-def allocate_version(store: ObjectStore, versions_prefix: str, shot: str, job_id: str) -> str:
+def allocate_version(store: ObjectStore, layout: BucketLayout, shot: str, job_id: str) -> str:
     """The version folder name for this job's outputs of `shot`.
 
-    Each version is claimed by creating `<versions_prefix><shot>/vNNN.json` only if it
+    Each version is claimed by creating `.ingest/versions/<shot>/vNNN.json` only if it
     does not exist, so two jobs for the same shot never share a folder, and a job that
     crashed after claiming finds its own marker again instead of taking a new number.
     """
-    prefix = f"{versions_prefix}{shot}/"
+    prefix = layout.versions(shot)
     taken: dict[int, str] = {}
     for info in store.list(prefix):
         match = _MARKER.fullmatch(info.key[len(prefix) :])
@@ -43,7 +44,7 @@ def allocate_version(store: ObjectStore, versions_prefix: str, shot: str, job_id
     for number in range(first, first + MAX_VERSIONS):
         marker = conditional.update(
             store,
-            f"{prefix}v{number:03d}.json",
+            layout.version_marker(shot, f"v{number:03d}"),
             lambda owner: job_id if owner is None else None,
             MARKER,
             start=ABSENT,

@@ -1,5 +1,5 @@
 """Intermediate files a stage's distributed parts hand each other, under the job's work
-prefix in the bucket (`.ingest/work/<job_id>/`): never published, cleared when done."""
+prefix in the bucket (`BucketLayout.work`): never published, cleared when done."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ import io
 import numpy as np
 
 from storage import ObjectNotFoundError, ObjectStore
-
-
-def work_prefix(state_prefix: str, job_id: str) -> str:
-    return f"{state_prefix}work/{job_id}/"
 
 
 def clear(store: ObjectStore, prefix: str) -> int:

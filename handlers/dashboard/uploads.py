@@ -18,7 +18,7 @@ from handlers.admission import Admission, Gate
 from handlers.dashboard.signing import UrlSigner
 from handlers.filtering import Kind, classify
 from ingest_service.objects import ObjectRef
-from ingest_service.sidecar import PlateOptions, sidecar_key
+from ingest_service.sidecar import PlateOptions
 from ingest_service.validation import describe
 from storage import ObjectNotFoundError
 from storage.multipart import MAX_PARTS, LocalMultipart, Part, S3Multipart, multipart_for
@@ -61,12 +61,12 @@ class Uploads:
     def start(self, request: UploadRequest) -> dict[str, Any]:
         settings = self.services.settings
         name = request.name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-        key = f"{settings.incoming_prefix}{name}"
+        key = settings.layout.dropped(name)
         kind = classify(key, settings)
         if kind is not Kind.PLATE:
             raise UploadError(400, f"{name}: {kind}; drop a video file (.mov, .mp4, .mxf, …)")
         options = self._options(request.options)  # checked now, written on completion
-        for existing in (key, sidecar_key(key) if options else None):
+        for existing in (key, settings.layout.sidecar(key) if options else None):
             if existing and self._exists(existing):
                 raise UploadError(409, f"{existing.rsplit('/', 1)[-1]} is already in the drop "
                                        "zone; rename the file to upload it again")  # fmt: skip
@@ -83,9 +83,11 @@ class Uploads:
             # Written only now (an abandoned upload leaves nothing behind in the drop zone,
             # where nothing is ever deleted), and before the plate, so its claim reads it.
             self.services.store.put(
-                sidecar_key(request.key), options.model_dump_json(exclude_none=True).encode(),
-                content_type="application/json", if_none_match=True,
-            )  # fmt: skip
+                self.services.settings.layout.sidecar(request.key),
+                options.model_dump_json(exclude_none=True).encode(),
+                content_type="application/json",
+                if_none_match=True,
+            )
         info = self.multipart.complete(request.key, upload_id, parts)
         ref = ObjectRef(bucket=self.services.store.bucket, key=request.key, etag=info.etag,
                         size=info.size, version_id=info.version_id)  # fmt: skip

@@ -31,7 +31,7 @@ from ingest_service.models.catalogue import weights_dir
 from ingest_service.models.depth_anything import DepthAnything, Preprocess
 from ingest_service.models.runtime import pick_runtime
 from ingest_service.settings import Settings
-from ingest_service.work_area import clear, get_array, put_array, work_prefix
+from ingest_service.work_area import clear, get_array, put_array
 from storage import ObjectStore
 
 
@@ -73,7 +73,7 @@ class BucketPredictions:
 
 
 def bucket_predictions(store: ObjectStore, settings: Settings, job_id: str) -> BucketPredictions:
-    return BucketPredictions(store, work_prefix(settings.state_prefix, job_id) + "depth/")
+    return BucketPredictions(store, settings.layout.work(job_id) + "depth/")
 
 
 def load_model(settings: Settings) -> DepthAnything:

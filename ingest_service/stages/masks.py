@@ -31,7 +31,7 @@ from ingest_service.stage_results import (
     OutputFile,
 )
 from ingest_service.stages.base import StageContext, StageOutput
-from ingest_service.work_area import clear, work_prefix
+from ingest_service.work_area import clear
 
 
 def run(ctx: StageContext) -> StageOutput:
@@ -117,7 +117,7 @@ def sam3_chunk(ctx: StageContext, plan: tuple[int, int, int]) -> ChunkTracks:
         return out
 
     settings = ctx.settings
-    work = work_prefix(settings.state_prefix, ctx.job.job_id) + "masks/"
+    work = settings.layout.work(ctx.job.job_id) + "masks/"
     return track_chunk(load_model(settings), rgb, sam3_labels(ctx.job.options.mask_prompts),
                        plan, settings.masks_chunk_overlap, _writer(ctx, frames), work)  # fmt: skip
 
@@ -129,7 +129,7 @@ def _sam3(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> Sta
         raise MasksUnavailableError("the sam3 masks backend needs at least one text prompt")
     labels = sam3_labels(prompts)
     plans = chunk_plan(len(files), settings.masks_chunk_frames, settings.masks_chunk_overlap)
-    work = work_prefix(settings.state_prefix, ctx.job.job_id) + "masks/"
+    work = settings.layout.work(ctx.job.job_id) + "masks/"
     clear(ctx.store, work)  # what an interrupted attempt left
     if ctx.fanout is None:
         load_model(settings)  # a missing model fails before any frame is read

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from handlers.ordering import KeyOrder, sequencer_value
+from ingest_service.jobs.layout import BucketLayout
 from ingest_service.objects import ObjectRef
 from storage import ObjectStore
 
@@ -15,7 +16,7 @@ def test_sequencers_compare_as_hex_numbers() -> None:
 
 
 def test_older_events_are_stale_newer_and_repeats_are_not(store: ObjectStore) -> None:
-    order = KeyOrder(store)
+    order = KeyOrder(store, BucketLayout())
     assert not order.is_stale(_ref("0065A1B2C3D4E5F602", "new"))
     assert not order.is_stale(_ref("0065A1B2C3D4E5F602", "new"))  # redelivery
     assert order.is_stale(_ref("0065A1B2C3D4E5F601", "old"))  # arrived late

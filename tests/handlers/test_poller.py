@@ -106,9 +106,9 @@ def test_final_failures_are_reported_and_left_alone(
     hook_services: Services, dispatcher: RecordingDispatcher
 ) -> None:
     job_id = _claim(hook_services)
-    hook_services.store.put(f"{hook_services.ledger.active_prefix}{job_id}", b"")  # stale marker
+    hook_services.store.put(hook_services.ledger.layout.active_marker(job_id), b"")  # stale
     _fail(hook_services, job_id, retryable=False)
-    hook_services.store.put(f"{hook_services.ledger.active_prefix}{job_id}", b"")
+    hook_services.store.put(hook_services.ledger.layout.active_marker(job_id), b"")
     report = _poller(hook_services, dispatcher).poll_once()
     assert report.exhausted == [job_id]
     assert report.redispatched == []

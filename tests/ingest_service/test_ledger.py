@@ -245,7 +245,7 @@ def test_jobs_the_index_missed_are_added_back(ledger: JobLedger, clock: Clock) -
     clock.advance(5)
     second = ledger.claim(REF.model_copy(update={"etag": "other"}), OPTIONS, max_attempts=3).record
     # A claimer that died between writing the record and its index entry:
-    for info in list(ledger.store.list(ledger.index_prefix)):
+    for info in list(ledger.store.list(ledger.layout.index)):
         if info.key.endswith(first.job_id):
             ledger.store.delete(info.key)
     assert list(ledger.newest()) == [second.job_id]

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import threading
 
+from ingest_service.jobs.layout import BucketLayout
 from ingest_service.versions import allocate_version
 from storage import ObjectStore
 
-PREFIX = ".ingest/versions/"
+PREFIX = BucketLayout()
 
 
 def test_versions_count_up_per_shot(store: ObjectStore) -> None:
