@@ -42,8 +42,8 @@ from moto.server import ThreadedMotoServer
 from handlers.admission import Gate
 from handlers.app import create_app
 from handlers.poller import Poller
-from ingest_service.job_ids import job_id_for
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.ids import job_id_for
+from ingest_service.jobs.source import ObjectRef
 from ingest_service.services import Services
 from ingest_service.settings import Settings
 from storage import LocalStore, ObjectStore, S3Store, make_client

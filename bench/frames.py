@@ -29,8 +29,8 @@ from ingest_service.sample_plate import ffmpeg_exe, make_plate
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from ingest_service import pipeline
-from ingest_service.plates import ref_for_local_file
+from ingest_service.run import pipeline
+from ingest_service.cli.plates import ref_for_local_file
 from ingest_service.services import Services
 from ingest_service.settings import Settings
 

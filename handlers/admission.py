@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from handlers.events.notice import Notice, Skipped
 from handlers.filtering import Kind, classify, is_create_event
 from handlers.ordering import KeyOrder
-from ingest_service.dispatch import Dispatcher
-from ingest_service.intake import apply_sidecar, claim_plate
-from ingest_service.job_states import JobState
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.source import ObjectRef
+from ingest_service.jobs.states import JobState
+from ingest_service.run.dispatch import Dispatcher
+from ingest_service.run.intake import apply_sidecar, claim_plate
 from ingest_service.services import Services
 
 

@@ -18,8 +18,8 @@ from handlers.errors import EventAuthError, EventFormatError, SnsSignatureError
 from handlers.events.parse import Shape, load_json, parse_object_events, shape_of
 from handlers.events.sns import SnsEnvelope, parse_sns
 from handlers.sns_signature import SnsVerifier, check_sns_url, fetch_https
-from ingest_service.dispatch import Dispatcher
 from ingest_service.metrics import METRICS
+from ingest_service.run.dispatch import Dispatcher
 from ingest_service.services import Services
 from storage import StorageError
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from ingest_service.cli import EXIT_OK, Command, services_for
-from ingest_service.cli import main as domain_main
+from ingest_service.cli.main import EXIT_OK, Command, services_for
+from ingest_service.cli.main import main as domain_main
 
 
 def add_serve(commands: Any, common: argparse.ArgumentParser) -> dict[str, Command]:

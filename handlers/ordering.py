@@ -7,7 +7,7 @@ import json
 import logging
 
 from ingest_service.jobs.layout import BucketLayout
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.source import ObjectRef
 from storage import Codec, ObjectStore, UpdateGaveUpError, conditional
 
 log = logging.getLogger(__name__)

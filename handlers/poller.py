@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from handlers.admission import Admission, Gate
 from handlers.filtering import Kind, classify
 from ingest_service.errors import JobNotFoundError
-from ingest_service.job_ids import job_id_for
-from ingest_service.job_record import JobRecord, utcnow
-from ingest_service.job_states import JobState
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.ids import job_id_for
+from ingest_service.jobs.record import JobRecord, utcnow
+from ingest_service.jobs.source import ObjectRef
+from ingest_service.jobs.states import JobState
 from ingest_service.run.notify import notify_finished
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import uvicorn
 from handlers.admission import Gate
 from handlers.app import create_app
 from handlers.poller import Poller, PollLoop
+from ingest_service.run.threads import ThreadDispatcher
 from ingest_service.services import Services
-from ingest_service.thread_dispatch import ThreadDispatcher
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import boto3
 
 from handlers.cli import add_serve
 from infra.aws_setup import least_privilege_policy, setup_cors, setup_eventbridge, setup_sns
-from ingest_service.cli import EXIT_OK, EXIT_USAGE, Command
-from ingest_service.cli import main as domain_main
+from ingest_service.cli.main import EXIT_OK, EXIT_USAGE, Command
+from ingest_service.cli.main import main as domain_main
 from ingest_service.settings import load_settings
 
 

@@ -167,7 +167,7 @@ def poll() -> dict[str, int]:
               max_containers=50)  # fmt: skip
 def run_job(job_id: str, stage_call: str = "remote") -> str:
     """Orchestrate one job: lease, stage table, publish, notify."""
-    from ingest_service import pipeline
+    from ingest_service.run import pipeline
 
     return pipeline.run(job_id, _services(), runner=ModalStages(stage_call)).state.value
 
@@ -176,7 +176,7 @@ def run_job(job_id: str, stage_call: str = "remote") -> str:
               retries=RETRIES, max_containers=50, ephemeral_disk=100 * 1024)  # fmt: skip
 def media_stage(job_id: str, stage: str):  # type: ignore[no-untyped-def]
     """probe and frames: streaming decode, several encoder threads."""
-    from ingest_service.remote_stage import run_stage_for_job
+    from ingest_service.run.remote import run_stage_for_job
 
     # Threads to match the CPUs reserved above, not the host's (which may be many more).
     return run_stage_for_job(_services(workers=4), job_id, stage)
@@ -188,7 +188,7 @@ def camera_stage(job_id: str, stage: str, fanout_call: str = "remote"):  # type:
     """camera, depth and masks: all cores, memory for COLMAP's matches and bundle
     adjustment; the classical depth and masks run here, the neural ones map their chunks
     over the GPU workers below and align and publish their results here."""
-    from ingest_service.remote_stage import run_stage_for_job
+    from ingest_service.run.remote import run_stage_for_job
 
     return run_stage_for_job(_services(workers=8), job_id, stage,
                              fanout=ModalFanout(fanout_call))  # fmt: skip
@@ -217,7 +217,7 @@ class DepthWorker:
 
     @modal.method()
     def predict(self, job_id: str, start: int, end: int):  # type: ignore[no-untyped-def]
-        from ingest_service.remote_stage import depth_chunk_for_job
+        from ingest_service.run.remote import depth_chunk_for_job
 
         return depth_chunk_for_job(self.services, job_id, start, end)
 
@@ -235,7 +235,7 @@ class MaskWorker:
 
     @modal.method()
     def track(self, job_id: str, start: int, end: int, first_written: int):  # type: ignore[no-untyped-def]
-        from ingest_service.remote_stage import mask_chunk_for_job
+        from ingest_service.run.remote import mask_chunk_for_job
 
         return mask_chunk_for_job(self.services, job_id, start, end, first_written)
 
@@ -256,8 +256,8 @@ def download_models(names: str = "depth-anything-v2-small,sam3") -> list[str]:
 @app.local_entrypoint()
 def main(key: str) -> None:
     """Claim one object of the configured bucket and run its job on Modal."""
-    from ingest_service.intake import claim_plate
-    from ingest_service.plates import ref_for_key
+    from ingest_service.cli.plates import ref_for_key
+    from ingest_service.run.intake import claim_plate
 
     services = _services()
     claim = claim_plate(services, ref_for_key(services.store, key))

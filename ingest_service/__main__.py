@@ -1,5 +1,5 @@
 import sys
 
-from ingest_service.cli import main
+from ingest_service.cli.main import main
 
 sys.exit(main())

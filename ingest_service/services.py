@@ -10,8 +10,8 @@ from pathlib import Path
 
 import boto3
 
-from ingest_service.job_record import JobOptions
-from ingest_service.ledger import JobLedger
+from ingest_service.jobs.ledger import JobLedger
+from ingest_service.jobs.record import JobOptions
 from ingest_service.notify.channels import Channel, LogChannel, Notifier, SnsChannel, WebhookChannel
 from ingest_service.settings import Settings
 from storage import LocalStore, ObjectStore, open_store

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest_service import pipeline
-from ingest_service.intake import claim_plate
-from ingest_service.job_record import JobRecord
-from ingest_service.plates import ref_for_local_file
+from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.jobs.record import JobRecord
+from ingest_service.run import pipeline
+from ingest_service.run.intake import claim_plate
 from ingest_service.services import Services
 from storage import LocalStore
 from tests.conftest import make_settings

@@ -29,17 +29,17 @@ from ingest_service.camera.solution import (
     SolveKind,
 )
 from ingest_service.camera.stmap import lens_outputs
-from ingest_service.job_record import JobOptions, JobRecord, StageRun
-from ingest_service.job_states import StageStatus
-from ingest_service.objects import ObjectRef
-from ingest_service.outputs import put_output, sequence_info
-from ingest_service.sample_scene import Scene, motion
-from ingest_service.stage_results import (
+from ingest_service.jobs.record import JobOptions, JobRecord, StageRun
+from ingest_service.jobs.results import (
     CameraResult,
     FramesResult,
     OutputFile,
     StageResult,
 )
+from ingest_service.jobs.source import ObjectRef
+from ingest_service.jobs.states import StageStatus
+from ingest_service.publish.outputs import put_output, sequence_info
+from ingest_service.sample_scene import Scene, motion
 from ingest_service.stages.base import StageContext, StageOutput
 from storage import LocalStore
 from tests.conftest import make_settings

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ingest_service.job_record import Delivery
+from ingest_service.jobs.record import Delivery
+from ingest_service.jobs.results import FrameRange
 from ingest_service.notify.verdict import CameraVerdict, Review
-from ingest_service.stage_results import FrameRange
 
 
 class StageChip(BaseModel):

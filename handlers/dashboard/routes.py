@@ -26,8 +26,8 @@ from handlers.dashboard.uploads import CompleteRequest, UploadError, UploadReque
 from handlers.dashboard.views import detail, frame_links, summary
 from handlers.errors import EventAuthError
 from ingest_service.errors import IngestError, JobNotFoundError
-from ingest_service.intake import options_for
-from ingest_service.job_record import JobRecord
+from ingest_service.jobs.record import JobRecord
+from ingest_service.run.intake import options_for
 from storage import LocalStore, ObjectNotFoundError, StorageError
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 from handlers.admission import Admission, Gate
 from handlers.dashboard.signing import UrlSigner
 from handlers.filtering import Kind, classify
-from ingest_service.objects import ObjectRef
-from ingest_service.sidecar import PlateOptions
+from ingest_service.jobs.sidecar import PlateOptions
+from ingest_service.jobs.source import ObjectRef
 from ingest_service.validation import describe
 from storage import ObjectNotFoundError
 from storage.multipart import MAX_PARTS, LocalMultipart, Part, S3Multipart, multipart_for

@@ -24,16 +24,16 @@ from handlers.dashboard.models import (
     StageChip,
 )
 from ingest_service.errors import StageUnknownError
-from ingest_service.job_record import JobRecord
-from ingest_service.job_states import JobState
-from ingest_service.notify.verdict import camera_result, camera_verdict
-from ingest_service.stage_results import (
+from ingest_service.jobs.record import JobRecord
+from ingest_service.jobs.results import (
     CameraResult,
     DepthResult,
     FramesResult,
     MasksResult,
     ProbeResult,
 )
+from ingest_service.jobs.states import JobState
+from ingest_service.notify.verdict import camera_result, camera_verdict
 from ingest_service.stages.order import planned
 from storage import ObjectNotFoundError, ObjectStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.source import ObjectRef
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handlers.errors import EventFormatError
 from handlers.events.notice import Notice, Parsed, Skipped
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.source import ObjectRef
 from ingest_service.validation import describe
 
 

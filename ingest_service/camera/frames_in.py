@@ -12,7 +12,7 @@ import numpy as np
 import OpenEXR
 
 from ingest_service.errors import CameraSolveError
-from ingest_service.stage_results import OutputFile
+from ingest_service.jobs.results import OutputFile
 from storage import ObjectStore
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from ingest_service.camera.frames_in import to_display_8bit
 from ingest_service.camera.lens_maps import PlateLens
 from ingest_service.camera.solution import CameraSolution
-from ingest_service.stage_results import OutputFile
+from ingest_service.jobs.results import OutputFile
 from storage import ObjectStore
 
 

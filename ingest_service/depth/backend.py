@@ -13,7 +13,7 @@ from ingest_service.camera.lens_maps import PlateLens
 from ingest_service.camera.pinhole_frames import PinholeFrames
 from ingest_service.camera.solution import CameraSolution
 from ingest_service.errors import DepthUnavailableError
-from ingest_service.stage_results import OutputFile
+from ingest_service.jobs.results import OutputFile
 from ingest_service.stages.base import StageContext
 
 

@@ -27,11 +27,11 @@ from ingest_service.depth.align import (
     visible_points,
 )
 from ingest_service.depth.backend import DepthFrame, DepthInputs, DepthSummary
+from ingest_service.jobs.work_area import clear, get_array, put_array
 from ingest_service.models.catalogue import weights_dir
 from ingest_service.models.depth_anything import DepthAnything, Preprocess
 from ingest_service.models.runtime import pick_runtime
 from ingest_service.settings import Settings
-from ingest_service.work_area import clear, get_array, put_array
 from storage import ObjectStore
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ingest_service.camera.pinhole_frames import PinholeFrames
 from ingest_service.depth.writers import read_depth_exr
+from ingest_service.jobs.results import OutputFile
 from ingest_service.masks.motion import (
     STEP,
     WINDOW,
@@ -22,7 +23,6 @@ from ingest_service.masks.motion import (
     raw_motion,
     temporal,
 )
-from ingest_service.stage_results import OutputFile
 from ingest_service.stages.base import StageContext
 
 LABEL = "moving"

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ingest_service.jobs.results import OutputFile
 from ingest_service.masks.stitch import Stitcher
 from ingest_service.masks.writer import MaskWriter, encode
 from ingest_service.models.catalogue import weights_dir
 from ingest_service.models.runtime import pick_runtime
 from ingest_service.models.sam3_video import Sam3Video
 from ingest_service.settings import Settings
-from ingest_service.stage_results import OutputFile
 from storage import ObjectStore
 
 MATCH_SIZE = 256  # long side of the copies kept for matching ids across a seam

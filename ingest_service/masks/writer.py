@@ -10,9 +10,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ingest_service.naming import safe_segment
-from ingest_service.outputs import put_output, sequence_info
-from ingest_service.stage_results import OutputFile, SequenceInfo
+from ingest_service.jobs.naming import safe_segment
+from ingest_service.jobs.results import OutputFile, SequenceInfo
+from ingest_service.publish.outputs import put_output, sequence_info
 from storage import ObjectStore
 
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ingest_service.job_record import Delivery
+from ingest_service.jobs.record import Delivery
 from ingest_service.notify.message import Notification
 from ingest_service.notify.signing import signed_headers
 from ingest_service.redact import redact

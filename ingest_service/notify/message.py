@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ingest_service.job_record import ErrorInfo, JobRecord, utcnow
-from ingest_service.job_states import JobState
+from ingest_service.jobs.record import ErrorInfo, JobRecord, utcnow
+from ingest_service.jobs.states import JobState
 from ingest_service.notify.verdict import CameraVerdict, camera_verdict
 
 Event = Literal["job.published", "job.failed"]

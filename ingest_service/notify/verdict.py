@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ingest_service.job_record import JobRecord
-from ingest_service.job_states import StageStatus
-from ingest_service.stage_results import CameraResult
+from ingest_service.jobs.record import JobRecord
+from ingest_service.jobs.results import CameraResult
+from ingest_service.jobs.states import StageStatus
 
 Review = Literal["ok"] | list[str]
 

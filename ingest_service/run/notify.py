@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from ingest_service.job_record import JobRecord
+from ingest_service.jobs.record import JobRecord
 from ingest_service.notify.message import Notification
 from ingest_service.services import Services
 from storage import StorageError

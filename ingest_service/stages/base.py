@@ -10,16 +10,16 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from ingest_service.errors import StageDependencyError
-from ingest_service.job_record import JobOptions, JobRecord
-from ingest_service.progress import NullProgress, Progress
-from ingest_service.settings import Settings
-from ingest_service.stage_results import (
+from ingest_service.jobs.record import JobOptions, JobRecord
+from ingest_service.jobs.results import (
     CameraResult,
     DepthResult,
     FramesResult,
     MasksResult,
     ProbeResult,
 )
+from ingest_service.progress import NullProgress, Progress
+from ingest_service.settings import Settings
 from storage import ObjectStore
 
 R = TypeVar("R", bound=BaseModel)

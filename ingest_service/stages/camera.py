@@ -22,8 +22,8 @@ from ingest_service.camera.solution import (
 )
 from ingest_service.camera.solve import SolveOutcome, SolveSettings, solve
 from ingest_service.camera.stmap import lens_outputs
-from ingest_service.outputs import put_output
-from ingest_service.stage_results import CameraResult, FramesResult, OutputFile, ProbeResult
+from ingest_service.jobs.results import CameraResult, FramesResult, OutputFile, ProbeResult
+from ingest_service.publish.outputs import put_output
 from ingest_service.stages.base import StageContext, StageOutput
 
 MEDIA_TYPES = {".json": "application/json", ".chan": "text/plain", ".usda": "model/vnd.usda",

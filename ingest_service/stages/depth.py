@@ -19,15 +19,15 @@ from ingest_service.depth.backend import DepthBackend, DepthInputs
 from ingest_service.depth.classical import ClassicalDepth
 from ingest_service.depth.writers import confidence_png, depth_exr, preview_png
 from ingest_service.errors import DepthUnavailableError
-from ingest_service.outputs import put_output, sequence_info
-from ingest_service.settings import DepthBackend as Backend
-from ingest_service.stage_results import (
+from ingest_service.jobs.results import (
     CameraResult,
     DepthResult,
     FramesResult,
     OutputFile,
     SequenceInfo,
 )
+from ingest_service.publish.outputs import put_output, sequence_info
+from ingest_service.settings import DepthBackend as Backend
 from ingest_service.stages.base import StageContext, StageOutput
 
 

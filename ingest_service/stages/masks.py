@@ -17,12 +17,7 @@ from ingest_service.camera.frames_in import to_display_8bit
 from ingest_service.camera.pinhole_frames import PinholeFrames
 from ingest_service.camera.solution import CameraSolution, SolveKind
 from ingest_service.errors import MasksUnavailableError
-from ingest_service.job_states import StageStatus
-from ingest_service.masks.classical import LABEL, moving_masks
-from ingest_service.masks.sam3 import ChunkTracks, chunk_plan, finalize, load_model, track_chunk
-from ingest_service.masks.writer import MaskWriter, label_for
-from ingest_service.settings import MasksBackend
-from ingest_service.stage_results import (
+from ingest_service.jobs.results import (
     CameraResult,
     DepthResult,
     FramesResult,
@@ -30,8 +25,13 @@ from ingest_service.stage_results import (
     MasksResult,
     OutputFile,
 )
+from ingest_service.jobs.states import StageStatus
+from ingest_service.jobs.work_area import clear
+from ingest_service.masks.classical import LABEL, moving_masks
+from ingest_service.masks.sam3 import ChunkTracks, chunk_plan, finalize, load_model, track_chunk
+from ingest_service.masks.writer import MaskWriter, label_for
+from ingest_service.settings import MasksBackend
 from ingest_service.stages.base import StageContext, StageOutput
-from ingest_service.work_area import clear
 
 
 def run(ctx: StageContext) -> StageOutput:

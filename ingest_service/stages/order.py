@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ingest_service.errors import StageUnknownError
-from ingest_service.job_record import JobOptions
+from ingest_service.jobs.record import JobOptions
 from ingest_service.settings import MasksBackend
 
 ORDER = ("probe", "frames", "camera", "depth", "masks")

@@ -7,9 +7,9 @@ import hashlib
 import av
 
 from ingest_service.errors import SourceChangedError, SourceEmptyError, SourceNotFoundError
+from ingest_service.jobs.results import ProbeResult, Rational
+from ingest_service.jobs.source import ObjectRef
 from ingest_service.media.video import describe, open_video
-from ingest_service.objects import ObjectRef
-from ingest_service.stage_results import ProbeResult, Rational
 from ingest_service.stages.base import StageContext, StageOutput
 from storage import ObjectInfo, ObjectNotFoundError, ObjectStore, PreconditionFailedError
 

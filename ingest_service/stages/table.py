@@ -8,7 +8,7 @@ the frames.
 
 from __future__ import annotations
 
-from ingest_service.job_record import JobOptions
+from ingest_service.jobs.record import JobOptions
 from ingest_service.stages import camera, depth, frames, masks, probe
 from ingest_service.stages.base import StageSpec
 from ingest_service.stages.order import needs, resolve

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest_service.job_states import JobState
+from ingest_service.jobs.states import JobState
 from ingest_service.services import Services
 from tests.handlers.conftest import AUTH, TOKEN, RecordingDispatcher
 from tests.handlers.events.test_parse import event

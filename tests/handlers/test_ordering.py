@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from handlers.ordering import KeyOrder, sequencer_value
 from ingest_service.jobs.layout import BucketLayout
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.source import ObjectRef
 from storage import ObjectStore
 
 

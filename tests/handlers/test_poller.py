@@ -12,8 +12,8 @@ import pytest
 
 from handlers.admission import Gate
 from handlers.poller import Poller
-from ingest_service.job_record import ErrorInfo, JobRecord
-from ingest_service.job_states import JobState
+from ingest_service.jobs.record import ErrorInfo, JobRecord
+from ingest_service.jobs.states import JobState
 from ingest_service.services import Services
 from storage import S3Store
 from tests.conftest import make_settings
@@ -62,8 +62,8 @@ def test_sidecar_beside_a_lost_plate_is_honoured(
 
 def _claim(services: Services) -> str:
     services.store.put("incoming/sh.mov", b"x")
-    from ingest_service.intake import claim_plate
-    from ingest_service.plates import ref_for_key
+    from ingest_service.cli.plates import ref_for_key
+    from ingest_service.run.intake import claim_plate
 
     return claim_plate(services, ref_for_key(services.store, "incoming/sh.mov")).record.job_id
 
@@ -145,7 +145,7 @@ def test_race_webhook_deliveries_and_poller_make_exactly_one_job_per_object(
 ) -> None:
     """100 objects, each delivered 3x by webhook threads while the poller runs."""
     from handlers.events.notice import Notice
-    from ingest_service.objects import ObjectRef
+    from ingest_service.jobs.source import ObjectRef
 
     services = Services.build(make_settings(tmp_path, settle_s=0), store=s3_store)
     dispatcher = RecordingDispatcher()

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest_service.intake import claim_plate
-from ingest_service.plates import ref_for_local_file
+from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.run.intake import claim_plate
 from ingest_service.sample_plate import make_plate
 from ingest_service.services import Services
 from ingest_service.settings import load_settings

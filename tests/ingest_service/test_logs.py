@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingest_service import pipeline
+from ingest_service.cli.plates import ref_for_local_file
 from ingest_service.logs import configure_logging, log_context
-from ingest_service.plates import ref_for_local_file
+from ingest_service.run import pipeline
 from ingest_service.services import Services
 from tests.plates import Plates
 

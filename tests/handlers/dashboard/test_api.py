@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handlers.app import create_app
-from ingest_service import pipeline
-from ingest_service.intake import claim_plate
-from ingest_service.job_record import ErrorInfo
-from ingest_service.job_states import JobState, StageStatus
-from ingest_service.plates import ref_for_local_file
+from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.jobs.record import ErrorInfo
+from ingest_service.jobs.states import JobState, StageStatus
+from ingest_service.run import pipeline
+from ingest_service.run.intake import claim_plate
 from ingest_service.services import Services
 from storage import LocalStore, S3Store
 from tests.conftest import make_settings

@@ -23,13 +23,13 @@ import uvicorn
 
 from handlers.app import create_app
 from handlers.dashboard.uploads import UploadError
-from ingest_service.intake import claim_plate
-from ingest_service.job_states import JobState
+from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.jobs.states import JobState
 from ingest_service.notify.verdict import Review
-from ingest_service.plates import ref_for_local_file
+from ingest_service.run.intake import claim_plate
+from ingest_service.run.threads import ThreadDispatcher
 from ingest_service.sample_scene import render_plate
 from ingest_service.services import Services
-from ingest_service.thread_dispatch import ThreadDispatcher
 from storage import LocalStore
 from tests.conftest import make_settings
 from tests.handlers.dashboard.verdicts import FEW_TRACKS, WEAK_FOCAL, solved

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ingest_service.camera.solution import SolveEvidence
-from ingest_service.job_record import StageRun
-from ingest_service.job_states import JobState, StageStatus
+from ingest_service.jobs.record import StageRun
+from ingest_service.jobs.results import CameraResult
+from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.notify.verdict import Review
 from ingest_service.services import Services
-from ingest_service.stage_results import CameraResult
 
 WEAK_FOCAL = "focal length weakly constrained: 1816 px, anything from 1100 to 2600 px fits"
 FEW_TRACKS = "few points tracked: 38 per frame"

@@ -11,9 +11,9 @@ import pytest
 
 from ingest_service.camera.lens import Lens
 from ingest_service.camera.solution import CameraSolution, FrameStatus, SolveKind
-from ingest_service.job_record import JobRecord
-from ingest_service.job_states import JobState, StageStatus
-from ingest_service.manifest import Manifest
+from ingest_service.jobs.record import JobRecord
+from ingest_service.jobs.states import JobState, StageStatus
+from ingest_service.publish.manifest import Manifest
 from ingest_service.sample_plate import make_plate
 from ingest_service.sample_scene import render_plate
 from ingest_service.services import Services

@@ -9,7 +9,7 @@ import pytest
 
 from ingest_service.camera.lens import Lens
 from ingest_service.costs import Pricing
-from ingest_service.manifest import Manifest, build_manifest
+from ingest_service.publish.manifest import Manifest, build_manifest
 from ingest_service.stages import depth as depth_stage
 from tests.lens_plates import PREFIX, F, H, W, lens_job, record_output
 

@@ -10,8 +10,8 @@ import pytest
 from ingest_service.camera.solution import CameraSolution
 from ingest_service.depth.plane_sweep import View, plane_sweep
 from ingest_service.depth.writers import read_depth_exr
-from ingest_service.job_states import JobState, StageStatus
-from ingest_service.manifest import Manifest
+from ingest_service.jobs.states import JobState, StageStatus
+from ingest_service.publish.manifest import Manifest
 from ingest_service.sample_scene import Scene, motion, render_plate
 from tests.jobs import run_plate
 

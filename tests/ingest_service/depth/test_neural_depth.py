@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ingest_service.depth.writers import read_depth_exr
-from ingest_service.job_states import JobState, StageStatus
-from ingest_service.manifest import Manifest
+from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.models.depth_anything import DepthAnything
+from ingest_service.publish.manifest import Manifest
 from ingest_service.sample_scene import Scene, render_plate
 from tests.jobs import run_plate
 

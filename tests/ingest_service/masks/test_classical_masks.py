@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest_service.job_states import JobState, StageStatus
-from ingest_service.manifest import Manifest
+from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.masks.motion import STEP, MotionView, clean, gray, raw_motion, temporal
+from ingest_service.publish.manifest import Manifest
 from ingest_service.sample_scene import Scene, motion, render_plate
 from tests.jobs import run_plate
 

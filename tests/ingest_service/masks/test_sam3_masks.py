@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest_service.job_states import JobState, StageStatus
-from ingest_service.manifest import Manifest
+from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.masks.sam3 import chunk_plan, finalize, track_chunk
 from ingest_service.masks.stitch import Stitcher
 from ingest_service.masks.writer import MaskWriter, label_for
 from ingest_service.models.runtime import Runtime
 from ingest_service.models.sam3_video import Instance
+from ingest_service.publish.manifest import Manifest
 from ingest_service.sample_plate import make_plate
 from storage import LocalStore
 from tests.jobs import run_plate

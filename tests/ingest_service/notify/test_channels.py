@@ -8,8 +8,8 @@ from pathlib import Path
 import boto3
 from moto import mock_aws
 
-from ingest_service.job_record import ErrorInfo
-from ingest_service.job_states import JobState
+from ingest_service.jobs.record import ErrorInfo
+from ingest_service.jobs.states import JobState
 from ingest_service.notify.channels import LogChannel, SnsChannel, WebhookChannel
 from ingest_service.notify.message import Notification
 from ingest_service.notify.signing import verify

@@ -6,15 +6,15 @@ import json
 from datetime import UTC, datetime
 
 from ingest_service.camera.solution import SolveEvidence
-from ingest_service.job_record import ErrorInfo, JobOptions, JobRecord, StageRun
-from ingest_service.job_states import JobState, StageStatus
+from ingest_service.jobs.record import ErrorInfo, JobOptions, JobRecord, StageRun
+from ingest_service.jobs.results import CameraResult
+from ingest_service.jobs.source import ObjectRef
+from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.notify.channels import WebhookChannel
 from ingest_service.notify.message import Notification
 from ingest_service.notify.signing import verify
 from ingest_service.notify.verdict import Review
-from ingest_service.objects import ObjectRef
 from ingest_service.settings import FrameFormat
-from ingest_service.stage_results import CameraResult
 from tests.http_receiver import Receiver
 
 KEY = b"test-signing-key"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 
 from ingest_service.jobs.layout import BucketLayout
-from ingest_service.versions import allocate_version
+from ingest_service.publish.versions import allocate_version
 from storage import ObjectStore
 
 PREFIX = BucketLayout()

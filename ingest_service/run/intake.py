@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ingest_service.errors import SidecarInvalidError
-from ingest_service.job_ids import job_id_for
-from ingest_service.job_record import JobOptions
-from ingest_service.ledger import ClaimResult
-from ingest_service.objects import ObjectRef
-from ingest_service.sidecar import PlateOptions, parse_sidecar
+from ingest_service.jobs.ids import job_id_for
+from ingest_service.jobs.ledger import ClaimResult
+from ingest_service.jobs.record import JobOptions
+from ingest_service.jobs.sidecar import PlateOptions, parse_sidecar
+from ingest_service.jobs.source import ObjectRef
 from storage import ObjectNotFoundError
 
 if TYPE_CHECKING:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from ingest_service import pipeline
-from ingest_service.intake import apply_sidecar, claim_plate
-from ingest_service.job_states import JobState
-from ingest_service.plates import ref_for_key
+from ingest_service.cli.plates import ref_for_key
+from ingest_service.jobs.states import JobState
+from ingest_service.run import pipeline
+from ingest_service.run.intake import apply_sidecar, claim_plate
 from ingest_service.services import Services
 from tests.plates import Plates
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ingest_service.job_states import JobState, StageStatus
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.results import StageResult
+from ingest_service.jobs.sidecar import SourceRange
+from ingest_service.jobs.source import ObjectRef
+from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.settings import DepthBackend, FrameFormat, MasksBackend, PngFilter
-from ingest_service.sidecar import SourceRange
-from ingest_service.stage_results import StageResult
 from storage import Codec
 
 

@@ -15,17 +15,17 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO
 
-from ingest_service import pipeline
-from ingest_service.cli_models import add_models, cmd_models
-from ingest_service.cli_progress import LineProgress, TerminalProgress
+from ingest_service.cli.models import add_models, cmd_models
+from ingest_service.cli.plates import ref_for_key, ref_for_local_file
+from ingest_service.cli.progress import LineProgress, TerminalProgress
 from ingest_service.errors import IngestError, JobLeaseHeldError, JobStateError
-from ingest_service.intake import claim_plate, options_for
-from ingest_service.job_record import JobRecord
-from ingest_service.job_states import JobState
+from ingest_service.jobs.record import JobRecord
+from ingest_service.jobs.states import JobState
 from ingest_service.logs import configure_logging
-from ingest_service.manifest import manifest_json_schema
-from ingest_service.plates import ref_for_key, ref_for_local_file
 from ingest_service.progress import Progress
+from ingest_service.publish.manifest import manifest_json_schema
+from ingest_service.run import pipeline
+from ingest_service.run.intake import claim_plate, options_for
 from ingest_service.sample_plate import CODECS, make_plate
 from ingest_service.sample_scene import MOTIONS, render_plate
 from ingest_service.services import Services

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest_service.naming import MAX_SEGMENT, safe_segment, shot_path, slug
+from ingest_service.jobs.naming import MAX_SEGMENT, safe_segment, shot_path, slug
 from storage.keys import check_key
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ingest_service.errors import JobLeaseLostError
-from ingest_service.job_record import RECORD_CODEC, JobRecord, Lease
-from ingest_service.job_states import JobState, check_transition
+from ingest_service.jobs.record import RECORD_CODEC, JobRecord, Lease
+from ingest_service.jobs.states import JobState, check_transition
 from storage import ObjectStore, StorageError, Versioned, conditional
 
 log = logging.getLogger(__name__)

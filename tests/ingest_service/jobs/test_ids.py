@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ingest_service.job_ids import job_id_for
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.ids import job_id_for
+from ingest_service.jobs.source import ObjectRef
 
 
 def _ref(**overrides: object) -> ObjectRef:

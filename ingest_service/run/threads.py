@@ -6,8 +6,8 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ingest_service import pipeline
 from ingest_service.errors import JobLeaseHeldError, JobLeaseLostError, JobStateError
+from ingest_service.run import pipeline
 from ingest_service.services import Services
 
 log = logging.getLogger(__name__)

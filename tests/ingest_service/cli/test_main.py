@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest_service.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from ingest_service.cli_progress import LineProgress, TerminalProgress
+from ingest_service.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from ingest_service.cli.progress import LineProgress, TerminalProgress
 from storage import make_client
 from tests.plates import Plates
 

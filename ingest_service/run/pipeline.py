@@ -14,20 +14,20 @@ from ingest_service.errors import (
     JobLeaseLostError,
     SidecarInvalidError,
 )
-from ingest_service.job_handle import Heartbeat, JobHandle
-from ingest_service.job_record import ErrorInfo, JobRecord, StageRun, utcnow
-from ingest_service.job_states import JobState, StageStatus
+from ingest_service.jobs.handle import Heartbeat, JobHandle
+from ingest_service.jobs.naming import shot_path
+from ingest_service.jobs.record import ErrorInfo, JobRecord, StageRun, utcnow
+from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.logs import log_context
 from ingest_service.metrics import METRICS
-from ingest_service.naming import shot_path
 from ingest_service.progress import NullProgress, Progress
-from ingest_service.publish import missing_outputs, write_failure, write_manifest
+from ingest_service.publish.commit import missing_outputs, write_failure, write_manifest
+from ingest_service.publish.versions import allocate_version
 from ingest_service.redact import redact
 from ingest_service.run.notify import notify_finished
 from ingest_service.services import Services, worker_id
 from ingest_service.stages.base import InProcess, StageContext, StageRunner, StageSpec
 from ingest_service.stages.table import plan
-from ingest_service.versions import allocate_version
 from storage import StorageError
 
 log = logging.getLogger(__name__)

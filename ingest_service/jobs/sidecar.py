@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ingest_service.errors import SidecarInvalidError
-from ingest_service.naming import safe_segment
+from ingest_service.jobs.naming import safe_segment
 from ingest_service.settings import DepthBackend, FrameFormat, MasksBackend
 from ingest_service.validation import describe
 

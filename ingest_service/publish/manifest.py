@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest_service.costs import Pricing
 from ingest_service.errors import JobStateError
-from ingest_service.job_record import ErrorInfo, JobRecord, utcnow
-from ingest_service.job_states import StageStatus
-from ingest_service.stage_results import (
+from ingest_service.jobs.record import ErrorInfo, JobRecord, utcnow
+from ingest_service.jobs.results import (
     FrameRange,
     FramesResult,
     OutputFile,
@@ -21,6 +20,7 @@ from ingest_service.stage_results import (
     Rational,
     SequenceInfo,
 )
+from ingest_service.jobs.states import StageStatus
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
 T = TypeVar("T")

@@ -11,11 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from ingest_service import pipeline, publish
-from ingest_service.job_record import JobRecord
-from ingest_service.job_states import JobState, StageStatus
-from ingest_service.manifest import Manifest
-from ingest_service.plates import ref_for_local_file
+from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.jobs.record import JobRecord
+from ingest_service.jobs.states import JobState, StageStatus
+from ingest_service.publish import commit
+from ingest_service.publish.manifest import Manifest
+from ingest_service.run import pipeline
 from ingest_service.services import Services
 from ingest_service.settings import FrameFormat, MasksBackend
 from ingest_service.stages import table
@@ -153,7 +154,7 @@ def test_bad_input_fails_clearly_and_publishes_nothing(
     assert record.output_prefix
     with pytest.raises(ObjectNotFoundError):
         services.store.head(record.output_prefix + "manifest.json")
-    failure = publish.FailureRecord.model_validate_json(
+    failure = commit.FailureRecord.model_validate_json(
         services.store.get(record.output_prefix + "failure.json").data
     )
     assert failure.error.message == record.error.message and not failure.will_retry
@@ -180,7 +181,7 @@ def test_dot_dot_key_never_escapes_the_published_prefix(
     # Only S3 can hold such a key (the folder store refuses it outright).
     services = Services.build(make_settings(tmp_path), store=s3_store)
     s3_store.put("incoming/../../etc/evil.mov", plates.h264.read_bytes())
-    from ingest_service.plates import ref_for_key
+    from ingest_service.cli.plates import ref_for_key
 
     ref = ref_for_key(s3_store, "incoming/../../etc/evil.mov")
     job_id = services.ledger.claim(ref, services.job_options(), max_attempts=3).record.job_id
@@ -202,7 +203,7 @@ def test_new_content_under_the_same_key_is_the_next_version(
 
 
 def _claim_key(services: Services, key: str) -> str:
-    from ingest_service.plates import ref_for_key
+    from ingest_service.cli.plates import ref_for_key
 
     ref = ref_for_key(services.store, key)
     return services.ledger.claim(ref, services.job_options(), max_attempts=3).record.job_id
@@ -258,7 +259,7 @@ def test_outputs_deleted_before_publish_are_made_again(
     services: Services, plates: Plates, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job_id = submit(services, plates.h264)
-    real_write = publish.write_manifest
+    real_write = commit.write_manifest
 
     def interrupted(*args: object, **kwargs: object) -> Manifest:
         raise ConnectionResetError("network dropped")

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ingest_service.errors import JobLeaseHeldError, JobNotFoundError, JobStateError
-from ingest_service.job_handle import JobHandle
-from ingest_service.job_ids import job_id_for
-from ingest_service.job_record import (
+from ingest_service.jobs.handle import JobHandle
+from ingest_service.jobs.ids import job_id_for
+from ingest_service.jobs.layout import BucketLayout
+from ingest_service.jobs.record import (
     RECORD_CODEC,
     Delivery,
     ErrorInfo,
@@ -19,9 +20,8 @@ from ingest_service.job_record import (
     Lease,
     utcnow,
 )
-from ingest_service.job_states import JobState, check_transition
-from ingest_service.jobs.layout import BucketLayout
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.source import ObjectRef
+from ingest_service.jobs.states import JobState, check_transition
 from storage import ABSENT, ObjectStore, PreconditionFailedError, Versioned, conditional
 
 

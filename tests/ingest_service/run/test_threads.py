@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from ingest_service.intake import claim_plate
-from ingest_service.job_states import JobState
-from ingest_service.plates import ref_for_local_file
+from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.jobs.states import JobState
+from ingest_service.run.intake import claim_plate
+from ingest_service.run.threads import ThreadDispatcher
 from ingest_service.services import Services
-from ingest_service.thread_dispatch import ThreadDispatcher
 from tests.plates import Plates
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest_service.manifest import SCHEMA_VERSION, Manifest, manifest_json_schema
+from ingest_service.publish.manifest import SCHEMA_VERSION, Manifest, manifest_json_schema
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "manifest.schema.json"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "manifest.schema.json"
 
 
 def test_published_json_schema_matches_the_model() -> None:

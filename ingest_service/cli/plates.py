@@ -7,7 +7,7 @@ import mimetypes
 from pathlib import Path
 
 from ingest_service.errors import PlateInputError, SourceNotFoundError
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.source import ObjectRef
 from storage import (
     LocalStore,
     ObjectInfo,

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ingest_service.errors import JobLeaseHeldError, JobLeaseLostError, JobStateError
-from ingest_service.job_handle import JobHandle
-from ingest_service.job_record import ErrorInfo, JobOptions, JobRecord
-from ingest_service.job_states import JobState
-from ingest_service.ledger import JobLedger
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.handle import JobHandle
+from ingest_service.jobs.ledger import JobLedger
+from ingest_service.jobs.record import ErrorInfo, JobOptions, JobRecord
+from ingest_service.jobs.source import ObjectRef
+from ingest_service.jobs.states import JobState
 from ingest_service.settings import FrameFormat
 from storage import ObjectStore
 
@@ -168,7 +168,7 @@ def test_illegal_transition_is_refused(ledger: JobLedger) -> None:
 
 
 def test_heartbeat_renews_the_lease(ledger: JobLedger, clock: Clock) -> None:
-    from ingest_service.job_handle import Heartbeat
+    from ingest_service.jobs.handle import Heartbeat
 
     job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
     handle = ledger.acquire(job_id, owner="w", lease_s=60)
@@ -255,7 +255,7 @@ def test_jobs_the_index_missed_are_added_back(ledger: JobLedger, clock: Clock) -
 
 
 def test_concurrent_delivery_records_are_all_kept(ledger: JobLedger) -> None:
-    from ingest_service.job_record import Delivery
+    from ingest_service.jobs.record import Delivery
 
     job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
     barrier = threading.Barrier(6)

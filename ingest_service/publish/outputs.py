@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ingest_service.stage_results import FrameRange, OutputFile, SequenceInfo
+from ingest_service.jobs.results import FrameRange, OutputFile, SequenceInfo
 from storage import ObjectStore
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from ingest_service.naming import slug
-from ingest_service.objects import ObjectRef
+from ingest_service.jobs.naming import slug
+from ingest_service.jobs.source import ObjectRef
 
 
 def job_id_for(ref: ObjectRef) -> str:

@@ -10,9 +10,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 
-from ingest_service import pipeline
-from ingest_service.job_states import JobState
-from ingest_service.plates import ref_for_local_file
+from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.jobs.states import JobState
+from ingest_service.run import pipeline
 from ingest_service.services import Services
 from storage import ObjectNotFoundError, S3Store
 from tests.conftest import make_settings

@@ -8,10 +8,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from ingest_service.costs import Pricing
-from ingest_service.job_record import ErrorInfo, JobRecord, utcnow
-from ingest_service.job_states import StageStatus
-from ingest_service.manifest import Manifest, build_manifest
-from ingest_service.stage_results import OutputFile
+from ingest_service.jobs.record import ErrorInfo, JobRecord, utcnow
+from ingest_service.jobs.results import OutputFile
+from ingest_service.jobs.states import StageStatus
+from ingest_service.publish.manifest import Manifest, build_manifest
 from storage import ObjectStore
 
 MANIFEST = "manifest.json"
