@@ -14,7 +14,7 @@ from ingest_service.jobs.ledger import JobLedger
 from ingest_service.jobs.record import JobOptions
 from ingest_service.notify.channels import Channel, LogChannel, Notifier, SnsChannel, WebhookChannel
 from ingest_service.settings import Settings
-from storage import LocalStore, ObjectStore, open_store
+from storage import ObjectStore, open_store
 
 
 @dataclass
@@ -72,8 +72,9 @@ def notification_channels(settings: Settings, store: ObjectStore) -> list[Channe
 
 def default_log_path(settings: Settings, store: ObjectStore) -> Path:
     """Beside the job records for a folder bucket; in the user's state folder otherwise."""
-    if isinstance(store, LocalStore):
-        return store.root / settings.layout.notification_log
+    beside_records = store.local_path(settings.layout.notification_log)
+    if beside_records is not None:
+        return beside_records
     state = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state"))
     return state / "ingest-service" / "notifications.jsonl"
 

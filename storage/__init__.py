@@ -12,6 +12,7 @@ from storage.errors import (
     PreconditionFailedError,
     StorageError,
     TransientStorageError,
+    UnsupportedError,
     UpdateGaveUpError,
 )
 from storage.local import LocalStore
@@ -35,6 +36,7 @@ __all__ = [
     "StorageError",
     "StoredObject",
     "TransientStorageError",
+    "UnsupportedError",
     "UpdateGaveUpError",
     "Versioned",
     "conditional",

@@ -86,4 +86,17 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def presign(self, key: str, *, expires_s: int = 3600) -> str: ...
+    # -- capabilities: every store answers; None means "not this store" --------------------
+
+    def presign(self, key: str, *, expires_s: int = 3600) -> str | None:
+        """A URL anyone may GET the object from until it expires; None for a store with
+        no URLs of its own (a folder), whose objects the caller serves itself."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The file behind `key` when the store is a folder on this machine, else None."""
+        ...
+
+    def local_key(self, path: Path) -> str | None:
+        """The key a local file already has in this store (a folder holding it), else None."""
+        ...

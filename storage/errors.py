@@ -41,6 +41,10 @@ class TransientStorageError(StorageError):
     retryable = True
 
 
+class UnsupportedError(StorageError):
+    """This store cannot do that (the contract's "not supported" answer)."""
+
+
 class InvalidKeyError(StorageError):
     """The key cannot be stored safely by this backend."""
 

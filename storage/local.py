@@ -153,8 +153,17 @@ class LocalStore:
         path = self.path_for(key)
         path.unlink(missing_ok=True)
 
-    def presign(self, key: str, *, expires_s: int = 3600) -> str:
-        return self.path_for(key).as_uri()
+    def presign(self, key: str, *, expires_s: int = 3600) -> str | None:
+        return None  # a folder has no URLs: the web app serves its files, signed
+
+    def local_path(self, key: str) -> Path:
+        return self.path_for(key)
+
+    def local_key(self, path: Path) -> str | None:
+        path = path.resolve()
+        if not path.is_relative_to(self.root):
+            return None
+        return check_key(path.relative_to(self.root).as_posix())
 
     # -- internals -------------------------------------------------------------
 

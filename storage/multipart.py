@@ -16,16 +16,40 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from storage.base import ObjectInfo
-from storage.errors import InvalidKeyError, ObjectNotFoundError, PreconditionFailedError
+from storage.errors import (
+    InvalidKeyError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+    UnsupportedError,
+)
 from storage.local import INTERNAL_DIR, LocalStore
 from storage.s3 import S3Store
 from storage.s3_errors import call
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part, but for the last
 MAX_PARTS = 10_000
+
+
+class Multipart(Protocol):
+    """A multipart upload, part by part; every backend answers every call."""
+
+    def start(self, key: str, content_type: str | None = None) -> str: ...
+
+    def part_url(self, key: str, upload_id: str, number: int, *, expires_s: int) -> str | None:
+        """A URL the part is PUT to; None when parts come to us (`put_part`)."""
+        ...
+
+    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
+        """Store one part sent to us; returns its ETag. UnsupportedError where parts go
+        straight to the bucket."""
+        ...
+
+    def complete(self, key: str, upload_id: str, parts: list[Part]) -> ObjectInfo: ...
+
+    def abort(self, key: str, upload_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,9 @@ class LocalMultipart:
         folder.mkdir(parents=True)
         (folder / "upload.json").write_text(json.dumps({"key": key, "type": content_type}))
         return upload_id
+
+    def part_url(self, key: str, upload_id: str, number: int, *, expires_s: int) -> None:
+        return None  # parts come through the web app to put_part
 
     def put_part(self, upload_id: str, number: int, data: bytes) -> str:
         folder = self._folder(upload_id)
@@ -117,6 +144,9 @@ class S3Multipart:
         return str(call("presign part", key, lambda: self.client.generate_presigned_url(
             "upload_part", Params=params, ExpiresIn=expires_s)))  # fmt: skip
 
+    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
+        raise UnsupportedError("parts go straight to the bucket on S3", key=upload_id)
+
     def complete(self, key: str, upload_id: str, parts: list[Part]) -> ObjectInfo:
         body = {"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in _check_parts(parts)]}
         # IfNoneMatch: a plate already in the drop zone under this name is never replaced.
@@ -130,7 +160,7 @@ class S3Multipart:
             Bucket=self.store.bucket, Key=key, UploadId=upload_id))  # fmt: skip
 
 
-def multipart_for(store: object) -> LocalMultipart | S3Multipart:
+def multipart_for(store: object) -> Multipart:
     if isinstance(store, LocalStore):
         return LocalMultipart(store)
     if isinstance(store, S3Store):

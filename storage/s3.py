@@ -188,6 +188,12 @@ class S3Store:
     def delete(self, key: str) -> None:
         call("delete", key, lambda: self.client.delete_object(Bucket=self._bucket, Key=key))
 
+    def local_path(self, key: str) -> None:
+        return None
+
+    def local_key(self, path: Path) -> None:
+        return None
+
     def presign(self, key: str, *, expires_s: int = 3600) -> str:
         return call(
             "presign",

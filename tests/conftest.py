@@ -44,6 +44,14 @@ def local_store(tmp_path: Path) -> LocalStore:
 
 
 @pytest.fixture
+def racing_store(tmp_path: Path) -> LocalStore:
+    """For tests of concurrent conditional writes: the folder store, which decides each
+    one atomically as S3 does. moto checks a condition and writes in two steps, so two
+    racing threads can both win there, and such a test would fail on a good build."""
+    return LocalStore(tmp_path / "bucket")
+
+
+@pytest.fixture
 def s3_store() -> Iterator[S3Store]:
     with mock_aws():
         client = make_client(region="us-east-1")

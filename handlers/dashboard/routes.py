@@ -28,7 +28,7 @@ from handlers.errors import EventAuthError
 from ingest_service.errors import IngestError, JobNotFoundError
 from ingest_service.jobs.record import JobRecord
 from ingest_service.run.intake import options_for
-from storage import LocalStore, ObjectNotFoundError, StorageError
+from storage import ObjectNotFoundError, StorageError
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -55,9 +55,7 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
     router = APIRouter()
 
     def link(key: str) -> str:
-        if isinstance(store, LocalStore):
-            return signer.url(f"/files/{key}")
-        return store.presign(key, expires_s=3600)
+        return store.presign(key, expires_s=3600) or signer.url(f"/files/{key}")
 
     def job(job_id: str) -> JobRecord:
         try:
@@ -204,12 +202,14 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
 
     @router.get("/files/{key:path}", include_in_schema=False)
     def file(key: str, expires: int, sig: str) -> FileResponse:
-        if not isinstance(store, LocalStore) or not signer.valid(f"/files/{key}", expires, sig):
+        if not signer.valid(f"/files/{key}", expires, sig):
             raise HTTPException(403, "this link is not valid (expired or altered)")
         try:
-            path = store.path_for(key)
+            path = store.local_path(key)
         except StorageError as exc:
             raise HTTPException(404, str(exc)) from exc
+        if path is None:
+            raise HTTPException(403, "this bucket's files are not served here")
         if not path.is_file():
             raise HTTPException(404, f"{key} is not in the bucket")
         return FileResponse(path, filename=path.name if key.endswith(".json") else None)

@@ -20,8 +20,8 @@ from handlers.filtering import Kind, classify
 from ingest_service.jobs.sidecar import PlateOptions
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.validation import describe
-from storage import ObjectNotFoundError
-from storage.multipart import MAX_PARTS, LocalMultipart, Part, S3Multipart, multipart_for
+from storage import ObjectNotFoundError, UnsupportedError
+from storage.multipart import MAX_PARTS, Part, multipart_for
 
 PART_SIZE = 8 * 1024 * 1024
 MAX_SIZE = 5 * 1024**4  # S3's largest object
@@ -100,14 +100,16 @@ class Uploads:
         self.multipart.abort(key, upload_id)
 
     def put_local_part(self, upload_id: str, number: int, data: bytes) -> str:
-        if not isinstance(self.multipart, LocalMultipart):
-            raise UploadError(404, "parts go straight to the bucket on S3")
-        return self.multipart.put_part(upload_id, number, data)
+        try:
+            return self.multipart.put_part(upload_id, number, data)
+        except UnsupportedError as exc:
+            raise UploadError(404, str(exc)) from exc
 
     def _part_url(self, key: str, upload_id: str, number: int) -> str:
-        if isinstance(self.multipart, S3Multipart):
-            return self.multipart.part_url(key, upload_id, number, expires_s=6 * 3600)
-        return self.signer.url(f"/api/uploads/{upload_id}/parts/{number}", expires_s=6 * 3600)
+        expires_s = 6 * 3600
+        return self.multipart.part_url(
+            key, upload_id, number, expires_s=expires_s
+        ) or self.signer.url(f"/api/uploads/{upload_id}/parts/{number}", expires_s=expires_s)
 
     def _options(self, raw: dict[str, Any] | None) -> PlateOptions | None:
         cleaned = {k: v for k, v in (raw or {}).items() if v not in (None, "", [])}

@@ -30,7 +30,7 @@ from ingest_service.sample_plate import CODECS, make_plate
 from ingest_service.sample_scene import MOTIONS, render_plate
 from ingest_service.services import Services
 from ingest_service.settings import FrameFormat, load_settings
-from storage import LocalStore, StorageError
+from storage import StorageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
@@ -289,7 +289,8 @@ def _report(record: JobRecord, services: Services, out: TextIO, *, as_json: bool
 
 def _where(services: Services, key: str) -> str:
     store = services.store
-    return str(store.root / key) if isinstance(store, LocalStore) else f"{store.uri}/{key}"
+    path = store.local_path(key.rstrip("/"))  # a folder's key ends in "/"
+    return str(path) if path is not None else f"{store.uri}/{key}"
 
 
 if __name__ == "__main__":

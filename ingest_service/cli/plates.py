@@ -9,7 +9,6 @@ from pathlib import Path
 from ingest_service.errors import PlateInputError, SourceNotFoundError
 from ingest_service.jobs.source import ObjectRef
 from storage import (
-    LocalStore,
     ObjectInfo,
     ObjectNotFoundError,
     ObjectStore,
@@ -23,9 +22,9 @@ def ref_for_local_file(store: ObjectStore, path: Path, *, key: str) -> ObjectRef
     An existing object under the same key is reused only if it holds the same bytes:
     someone else's plate is never overwritten.
     """
-    path = path.resolve()
-    if isinstance(store, LocalStore) and path.is_relative_to(store.root):
-        return _ref(store, store.head(path.relative_to(store.root).as_posix()))
+    in_bucket = store.local_key(path)
+    if in_bucket is not None:
+        return _ref(store, store.head(in_bucket))
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     try:
         info = store.upload(key, path, content_type=content_type, if_none_match=True)

@@ -23,10 +23,8 @@ COUNTER = Codec[int](lambda data: int(json.loads(data)), lambda n: json.dumps(n)
 QUICK = Backoff(attempts=4, base_s=0.0, cap_s=0.0)
 
 
-def test_concurrent_increments_all_land(local_store: LocalStore) -> None:
-    # The folder store only: moto checks If-Match and writes in two steps, so concurrent
-    # threads can both win there (S3 itself, like the folder store, decides atomically).
-    store = local_store
+def test_concurrent_increments_all_land(racing_store: LocalStore) -> None:
+    store = racing_store
     barrier = threading.Barrier(8)
 
     def bump() -> None:

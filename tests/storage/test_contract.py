@@ -127,18 +127,22 @@ def test_delete_removes_object(any_store: ObjectStore) -> None:
         any_store.head("published/x/failure.json")
 
 
-def test_presigned_url_fetches_the_object(any_store: ObjectStore) -> None:
+def test_a_store_serves_the_object_by_url_or_by_local_file(any_store: ObjectStore) -> None:
     any_store.put("published/m.json", b"manifest")
     url = any_store.presign("published/m.json", expires_s=60)
-    if isinstance(any_store, LocalStore):
-        assert Path(url.removeprefix("file://")).read_bytes() == b"manifest"
-    elif "127.0.0.1" in url:
+    path = any_store.local_path("published/m.json")
+    assert (url is None) != (path is None), "exactly one way to hand the object out"
+    if path is not None:
+        assert path.read_bytes() == b"manifest"
+        assert any_store.local_key(path) == "published/m.json"
+    elif url is not None and "127.0.0.1" in url:
         assert httpx.get(url).content == b"manifest"
     else:
         assert "X-Amz-Signature" in url or "Signature" in url
 
 
-def test_concurrent_creates_have_exactly_one_winner(any_store: ObjectStore) -> None:
+def test_concurrent_creates_have_exactly_one_winner(racing_store: LocalStore) -> None:
+    any_store = racing_store
     winners: list[int] = []
     barrier = threading.Barrier(8)
 

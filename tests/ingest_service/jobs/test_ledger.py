@@ -49,6 +49,11 @@ def ledger(store: ObjectStore, clock: Clock) -> JobLedger:
     return JobLedger(store, clock=clock)
 
 
+@pytest.fixture
+def racing_ledger(racing_store: ObjectStore, clock: Clock) -> JobLedger:
+    return JobLedger(racing_store, clock=clock)
+
+
 def test_first_claim_wins_and_duplicates_see_the_job(ledger: JobLedger) -> None:
     first = ledger.claim(REF, OPTIONS, max_attempts=3)
     again = ledger.claim(REF, OPTIONS, max_attempts=3)
@@ -58,7 +63,8 @@ def test_first_claim_wins_and_duplicates_see_the_job(ledger: JobLedger) -> None:
     assert [r.job_id for r in ledger.list()] == [first.record.job_id]
 
 
-def test_concurrent_claimers_of_one_object_exactly_one_wins(ledger: JobLedger) -> None:
+def test_concurrent_claimers_of_one_object_exactly_one_wins(racing_ledger: JobLedger) -> None:
+    ledger = racing_ledger
     results: list[bool] = []
     barrier = threading.Barrier(10)
 
@@ -74,7 +80,8 @@ def test_concurrent_claimers_of_one_object_exactly_one_wins(ledger: JobLedger) -
     assert sorted(results) == [False] * 9 + [True]
 
 
-def test_concurrent_acquirers_exactly_one_runs(ledger: JobLedger) -> None:
+def test_concurrent_acquirers_exactly_one_runs(racing_ledger: JobLedger) -> None:
+    ledger = racing_ledger
     job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
     owners: list[str] = []
     barrier = threading.Barrier(6)
@@ -254,7 +261,8 @@ def test_jobs_the_index_missed_are_added_back(ledger: JobLedger, clock: Clock) -
     assert ledger.ensure_index() == 0
 
 
-def test_concurrent_delivery_records_are_all_kept(ledger: JobLedger) -> None:
+def test_concurrent_delivery_records_are_all_kept(racing_ledger: JobLedger) -> None:
+    ledger = racing_ledger
     from ingest_service.jobs.record import Delivery
 
     job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id

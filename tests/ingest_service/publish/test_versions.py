@@ -26,7 +26,8 @@ def test_nested_shot_folders_do_not_count(store: ObjectStore) -> None:
     assert allocate_version(store, PREFIX, "sh", "job-b") == "v001"
 
 
-def test_concurrent_jobs_get_distinct_versions(store: ObjectStore) -> None:
+def test_concurrent_jobs_get_distinct_versions(racing_store: ObjectStore) -> None:
+    store = racing_store
     got: list[str] = []
     barrier = threading.Barrier(5)
 
