@@ -17,8 +17,23 @@ Secrets (create them first; see docs/MODAL-DEPLOYMENT.md):
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 import modal
+
+from ingest_service.stages.order import StageName
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from ingest_service.depth.neural import ChunkFits
+    from ingest_service.masks.sam3 import ChunkTracks
+    from ingest_service.services import Services
+    from ingest_service.settings import Settings
+    from ingest_service.stages.base import StageContext, StageOutput, StageSpec
+
+Call = Literal["remote", "local"]  # "local": the function bodies run here (tests)
 
 APP_NAME = os.environ.get("INGEST_MODAL_APP", "ingest-service")
 POLL_SCHEDULE = os.environ.get("INGEST_MODAL_POLL_CRON", "*/5 * * * *")
@@ -94,7 +109,7 @@ hf_secret = modal.Secret.from_name("ingest-hf", required_keys=["HF_TOKEN"])
 RETRIES = modal.Retries(max_retries=2, backoff_coefficient=2.0, initial_delay=10.0)
 
 
-def _services(**overrides: object):  # type: ignore[no-untyped-def]
+def _services(**overrides: object) -> Services:
     from ingest_service.services import Services
     from ingest_service.settings import load_settings
 
@@ -110,41 +125,48 @@ class ModalDispatcher:
 
 
 class ModalStages:
-    """Each stage's work in its own function, sized for it; the orchestrator keeps the lease."""
+    """Each stage's work in its own function, sized for it; the orchestrator keeps the lease
+    and hands each function the job's record, so nothing is read back from the bucket."""
 
-    def __init__(self, call: str = "remote") -> None:
+    def __init__(self, call: Call = "remote") -> None:
         self.call = call  # "local" in tests: same code path, no Modal account
 
-    def run(self, spec, ctx):  # type: ignore[no-untyped-def]
-        if spec.name in ("probe", "frames"):
-            return getattr(media_stage, self.call)(ctx.job.job_id, spec.name)
-        return getattr(camera_stage, self.call)(ctx.job.job_id, spec.name, self.call)
+    def run(self, spec: StageSpec, ctx: StageContext) -> StageOutput:
+        record = ctx.job.model_dump_json()
+        if spec.name in (StageName.PROBE, StageName.FRAMES):
+            media = media_stage.local if self.call == "local" else media_stage.remote
+            return media(record, spec.name)
+        camera = camera_stage.local if self.call == "local" else camera_stage.remote
+        return camera(record, spec.name, self.call)
 
 
 class ModalFanout:
     """A model stage's chunks, mapped over GPU workers; they pass keys, never frames."""
 
-    def __init__(self, call: str = "remote") -> None:
+    def __init__(self, record: str, call: Call = "remote") -> None:
+        self.record = record  # the job's record as the stage got it, as JSON
         self.call = call
 
-    def depth_chunks(self, job_id: str, ranges: list[tuple[int, int]]) -> list:  # type: ignore[type-arg]
+    def depth_chunks(self, job_id: str, ranges: list[tuple[int, int]]) -> list[ChunkFits]:
         worker = DepthWorker()
         if self.call == "local":
-            return [worker.predict.local(job_id, start, end) for start, end in ranges]
-        return list(worker.predict.map([job_id] * len(ranges), *zip(*ranges, strict=True)))
+            return [worker.predict.local(self.record, start, end) for start, end in ranges]
+        starts, ends = zip(*ranges, strict=True)
+        return list(worker.predict.map([self.record] * len(ranges), starts, ends))
 
-    def mask_chunks(self, job_id: str, chunks: list[tuple[int, int, int]]) -> list:  # type: ignore[type-arg]
+    def mask_chunks(self, job_id: str, chunks: list[tuple[int, int, int]]) -> list[ChunkTracks]:
         worker = MaskWorker()
         if self.call == "local":
-            return [worker.track.local(job_id, *chunk) for chunk in chunks]
-        return list(worker.track.map([job_id] * len(chunks), *zip(*chunks, strict=True)))
+            return [worker.track.local(self.record, *chunk) for chunk in chunks]
+        starts, ends, firsts = zip(*chunks, strict=True)
+        return list(worker.track.map([self.record] * len(chunks), starts, ends, firsts))
 
 
 # --- The ways in ------------------------------------------------------------------------
 @app.function(image=web_image, secrets=SECRETS, scaledown_window=300, timeout=60)
 @modal.concurrent(max_inputs=100)
 @modal.asgi_app(custom_domains=[DOMAIN] if DOMAIN else None)
-def web():  # type: ignore[no-untyped-def]
+def web() -> FastAPI:
     """POST /events (S3 via SNS, EventBridge, MinIO) and GET /health."""
     from handlers.app import create_app
 
@@ -165,7 +187,7 @@ def poll() -> dict[str, int]:
 # --- The job and its stages ---------------------------------------------------------------
 @app.function(image=media_image, secrets=SECRETS, timeout=24 * 3600, retries=RETRIES,
               max_containers=50)  # fmt: skip
-def run_job(job_id: str, stage_call: str = "remote") -> str:
+def run_job(job_id: str, stage_call: Call = "remote") -> str:
     """Orchestrate one job: lease, stage table, publish, notify."""
     from ingest_service.run import pipeline
 
@@ -174,27 +196,30 @@ def run_job(job_id: str, stage_call: str = "remote") -> str:
 
 @app.function(image=media_image, secrets=SECRETS, cpu=4.0, memory=8192, timeout=6 * 3600,
               retries=RETRIES, max_containers=50, ephemeral_disk=100 * 1024)  # fmt: skip
-def media_stage(job_id: str, stage: str):  # type: ignore[no-untyped-def]
+def media_stage(record: str, stage: str) -> StageOutput:
     """probe and frames: streaming decode, several encoder threads."""
+    from ingest_service.jobs.record import JobRecord
     from ingest_service.run.remote import run_stage_for_job
 
     # Threads to match the CPUs reserved above, not the host's (which may be many more).
-    return run_stage_for_job(_services(workers=4), job_id, stage)
+    return run_stage_for_job(_services(workers=4), JobRecord.model_validate_json(record), stage)
 
 
 @app.function(image=media_image, secrets=SECRETS, cpu=8.0, memory=32768, timeout=6 * 3600,
               retries=RETRIES, max_containers=20)  # fmt: skip
-def camera_stage(job_id: str, stage: str, fanout_call: str = "remote"):  # type: ignore[no-untyped-def]
+def camera_stage(record: str, stage: str, fanout_call: Call = "remote") -> StageOutput:
     """camera, depth and masks: all cores, memory for COLMAP's matches and bundle
     adjustment; the classical depth and masks run here, the neural ones map their chunks
     over the GPU workers below and align and publish their results here."""
+    from ingest_service.jobs.record import JobRecord
     from ingest_service.run.remote import run_stage_for_job
 
-    return run_stage_for_job(_services(workers=8), job_id, stage,
-                             fanout=ModalFanout(fanout_call))  # fmt: skip
+    job = JobRecord.model_validate_json(record)
+    fanout = ModalFanout(record, fanout_call)
+    return run_stage_for_job(_services(workers=8), job, stage, fanout=fanout)
 
 
-def _with_model(load):  # type: ignore[no-untyped-def]
+def _with_model(load: Callable[[Settings], object]) -> Services:
     """A GPU container's services, with its model loaded once (in @modal.enter)."""
     # The Volume may have been filled (download_models) since this container started.
     if not modal.is_local():
@@ -216,10 +241,12 @@ class DepthWorker:
         self.services = _with_model(load_model)
 
     @modal.method()
-    def predict(self, job_id: str, start: int, end: int):  # type: ignore[no-untyped-def]
+    def predict(self, record: str, start: int, end: int) -> ChunkFits:
+        from ingest_service.jobs.record import JobRecord
         from ingest_service.run.remote import depth_chunk_for_job
 
-        return depth_chunk_for_job(self.services, job_id, start, end)
+        job = JobRecord.model_validate_json(record)
+        return depth_chunk_for_job(self.services, job, start, end)
 
 
 @app.cls(image=gpu_image, secrets=SECRETS, gpu=GPUS, volumes={MODELS_DIR: models_volume},
@@ -234,10 +261,12 @@ class MaskWorker:
         self.services = _with_model(load_model)
 
     @modal.method()
-    def track(self, job_id: str, start: int, end: int, first_written: int):  # type: ignore[no-untyped-def]
+    def track(self, record: str, start: int, end: int, first_written: int) -> ChunkTracks:
+        from ingest_service.jobs.record import JobRecord
         from ingest_service.run.remote import mask_chunk_for_job
 
-        return mask_chunk_for_job(self.services, job_id, start, end, first_written)
+        job = JobRecord.model_validate_json(record)
+        return mask_chunk_for_job(self.services, job, start, end, first_written)
 
 
 @app.function(image=download_image, secrets=[hf_secret], volumes={MODELS_DIR: models_volume},

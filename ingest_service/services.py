@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 
 from ingest_service.jobs.ledger import JobLedger
-from ingest_service.jobs.record import JobOptions
+from ingest_service.jobs.options import JobOptions
 from ingest_service.notify.channels import Channel, LogChannel, Notifier, SnsChannel, WebhookChannel
 from ingest_service.settings import Settings
 from storage import ObjectStore, open_store
@@ -33,19 +33,8 @@ class Services:
         return cls(settings, store, ledger, Notifier(notification_channels(settings, store)))
 
     def job_options(self) -> JobOptions:
-        s = self.settings
-        return JobOptions(
-            stages=list(s.stages),
-            frame_format=s.frame_format,
-            first_frame=s.first_frame,
-            png_compression=s.png_compression,
-            png_filter=s.png_filter,
-            jpeg_quality=s.jpeg_quality,
-            thumbnail_width=s.thumbnail_width,
-            mask_prompts=list(s.mask_prompts),
-            depth_backend=s.depth_backend,
-            masks_backend=s.masks_backend,
-        )
+        """What a plate without a sidecar would be claimed with now."""
+        return JobOptions.from_defaults(self.settings)
 
 
 def notification_channels(settings: Settings, store: ObjectStore) -> list[Channel]:

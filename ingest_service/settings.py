@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -13,12 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ingest_service.costs import GPU_HOUR_USD, Pricing
 from ingest_service.errors import SettingsError
 from ingest_service.jobs.layout import BucketLayout
-
-
-class FrameFormat(StrEnum):
-    PNG = "png"
-    JPEG = "jpeg"
-    EXR = "exr"
+from ingest_service.jobs.options import JobDefaults, JobOptions
 
 
 def usable_cpus() -> int:
@@ -29,28 +23,7 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-class PngFilter(StrEnum):
-    """libpng row filter. One fixed filter encodes about 2x faster than trying all five
-    per row ("adaptive") for a few percent more bytes."""
-
-    UP = "up"
-    SUB = "sub"
-    PAETH = "paeth"
-    NONE = "none"
-    ADAPTIVE = "adaptive"
-
-
-class DepthBackend(StrEnum):
-    CLASSICAL = "classical"  # plane-sweep stereo from the solved cameras; no weights
-    DEPTH_ANYTHING = "depth-anything"  # Depth Anything V2, aligned to the camera solve
-
-
-class MasksBackend(StrEnum):
-    CLASSICAL = "classical"  # independently moving objects; no weights, ignores prompts
-    SAM3 = "sam3"  # SAM 3 video: text prompts, tracked instances
-
-
-class Settings(BaseSettings):
+class Settings(BaseSettings, JobDefaults):
     """Where the bucket is, what to run, how to notify. Secrets are `SecretStr`: never logged."""
 
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
@@ -65,50 +38,15 @@ class Settings(BaseSettings):
     published_prefix: str = "published/"
     state_prefix: str = ".ingest/"
 
-    # What runs, and how.
-    stages: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["probe", "frames", "camera", "depth"]
-    )
-    frame_format: FrameFormat = FrameFormat.PNG
-    first_frame: int = Field(default=1, ge=0, le=9_999_999)
-    png_compression: int = Field(default=3, ge=0, le=9)
-    png_filter: PngFilter = PngFilter.UP
-    jpeg_quality: int = Field(default=95, ge=1, le=100)
-    thumbnail_width: int = Field(default=480, ge=16, le=4096)
+    # What runs, and how: the job options (`JobDefaults`) are settings too; these are
+    # this machine's own.
     workers: int = Field(default_factory=lambda: usable_cpus(), ge=1, le=256)
-
-    # Camera solve: resolution; point tracks (or SIFT features, the fallback) and the lens.
-    camera_max_image_size: int = Field(default=1024, ge=256, le=8192)
-    camera_frontend: Literal["tracks", "features"] = "tracks"
-    camera_track_points: int = Field(default=800, ge=100, le=20000)
-    camera_distortion: bool = True  # estimate radial distortion when the lens shows it
-    camera_max_features: int = Field(default=2048, ge=256, le=32768)
-    camera_overlap: int = Field(default=10, ge=2, le=100)
-    camera_mapper: Literal["global", "incremental"] = "global"
-    camera_max_keyframes: int = Field(default=200, ge=3, le=100_000)
-
-    # Depth: which backend, and how its output is made metric in the camera's units.
-    depth_backend: DepthBackend = DepthBackend.CLASSICAL
-    depth_max_image_size: int = Field(default=480, ge=64, le=4096)  # classical: long side
-    depth_model: str = "depth-anything-v2-small"  # a folder under models_dir
-    depth_keep_raw: bool = False  # also publish the model's unaligned inverse depth
-    # How much the alignment may change from one frame to the next, relative, before
-    # a frame's own points must say so: the temporal prior that stops flicker.
-    depth_temporal_tolerance: float = Field(default=0.01, gt=0, le=10)
-
-    # Masks: which backend, what to look for (SAM 3 honours prompts; classical cannot).
-    masks_backend: MasksBackend = MasksBackend.CLASSICAL
-    mask_prompts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["person"])
-    masks_model: str = "sam3"
-    masks_chunk_frames: int = Field(default=120, ge=8, le=10_000)
-    masks_chunk_overlap: int = Field(default=8, ge=1, le=1000)
 
     # Models: weights come from this folder only (a Modal Volume in production); the hub
     # is never asked at run time.
     models_dir: Path = Path("models")
     model_device: Literal["auto", "cpu", "cuda"] = "auto"
     model_batch_size: int = Field(default=8, ge=1, le=256)
-    model_chunk_frames: int = Field(default=96, ge=1, le=100_000)  # per GPU worker call
 
     # Jobs.
     lease_seconds: float = Field(default=300.0, gt=1.0)
@@ -169,13 +107,16 @@ class Settings(BaseSettings):
         token = self.webhook_token
         if self.environment == "production" and token and len(token.get_secret_value()) < 16:
             raise ValueError("INGEST_WEBHOOK_TOKEN must be at least 16 characters in production")
-        if self.masks_chunk_overlap * 2 > self.masks_chunk_frames:
-            raise ValueError("masks_chunk_overlap must be at most half of masks_chunk_frames")
         return self
 
     @property
     def pricing(self) -> Pricing:
         return Pricing(self.cpu_core_hour_usd, dict(self.gpu_hour_usd))
+
+    def for_job(self, options: JobOptions) -> Settings:
+        """This machine's settings with the job's options, frozen at claim, laid over
+        them: what a stage runs with, wherever and whenever it runs."""
+        return self.model_copy(update=options.model_dump(include=set(JobDefaults.model_fields)))
 
     @property
     def layout(self) -> BucketLayout:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 from handlers.admission import Admission, Gate
 from handlers.dashboard.signing import UrlSigner
 from handlers.filtering import Kind, classify
-from ingest_service.jobs.sidecar import PlateOptions
+from ingest_service.jobs.options import PlateOptions
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.validation import describe
 from storage import ObjectNotFoundError, UnsupportedError
@@ -111,7 +111,7 @@ class Uploads:
             key, upload_id, number, expires_s=expires_s
         ) or self.signer.url(f"/api/uploads/{upload_id}/parts/{number}", expires_s=expires_s)
 
-    def _options(self, raw: dict[str, Any] | None) -> PlateOptions | None:
+    def _options(self, raw: dict[str, Any] | None) -> BaseModel | None:
         cleaned = {k: v for k, v in (raw or {}).items() if v not in (None, "", [])}
         if not cleaned:
             return None

@@ -19,6 +19,7 @@ from ingest_service.cli.models import add_models, cmd_models
 from ingest_service.cli.plates import ref_for_key, ref_for_local_file
 from ingest_service.cli.progress import LineProgress, TerminalProgress
 from ingest_service.errors import IngestError, JobLeaseHeldError, JobStateError
+from ingest_service.jobs.options import FrameFormat
 from ingest_service.jobs.record import JobRecord
 from ingest_service.jobs.states import JobState
 from ingest_service.logs import configure_logging
@@ -29,7 +30,7 @@ from ingest_service.run.intake import claim_plate, options_for
 from ingest_service.sample_plate import CODECS, make_plate
 from ingest_service.sample_scene import MOTIONS, render_plate
 from ingest_service.services import Services
-from ingest_service.settings import FrameFormat, load_settings
+from ingest_service.settings import load_settings
 from storage import StorageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3

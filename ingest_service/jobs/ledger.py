@@ -11,11 +11,11 @@ from ingest_service.errors import JobLeaseHeldError, JobNotFoundError, JobStateE
 from ingest_service.jobs.handle import JobHandle
 from ingest_service.jobs.ids import job_id_for
 from ingest_service.jobs.layout import BucketLayout
+from ingest_service.jobs.options import JobOptions
 from ingest_service.jobs.record import (
     RECORD_CODEC,
     Delivery,
     ErrorInfo,
-    JobOptions,
     JobRecord,
     Lease,
     utcnow,

@@ -7,11 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ingest_service.jobs.options import JobOptions
 from ingest_service.jobs.results import StageResult
-from ingest_service.jobs.sidecar import SourceRange
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import JobState, StageStatus
-from ingest_service.settings import DepthBackend, FrameFormat, MasksBackend, PngFilter
 from storage import Codec
 
 
@@ -35,28 +34,6 @@ class Lease(BaseModel):
     released: bool = Field(
         default=False, description="handed back at shutdown: the next taker does not count it"
     )
-
-
-class JobOptions(BaseModel):
-    """The per-job snapshot of options (settings, then the plate's sidecar), so a resumed
-    job runs as it started."""
-
-    stages: list[str]
-    frame_format: FrameFormat
-    first_frame: int
-    png_compression: int
-    png_filter: PngFilter = PngFilter.UP
-    jpeg_quality: int
-    thumbnail_width: int
-    shot: str | None = None
-    frame_range: SourceRange | None = None
-    mask_prompts: list[str] = Field(default_factory=lambda: ["person"])
-    depth_backend: DepthBackend = DepthBackend.CLASSICAL
-    masks_backend: MasksBackend = MasksBackend.CLASSICAL
-    focal_length_mm: float | None = None
-    sensor_width_mm: float | None = None
-    sidecar_key: str | None = None
-    sidecar_error: str | None = None
 
 
 class StageRun(BaseModel):

@@ -12,7 +12,7 @@ import numpy as np
 import OpenEXR
 
 from ingest_service.errors import FramesEncodeError
-from ingest_service.settings import FrameFormat, PngFilter
+from ingest_service.jobs.options import FrameFormat, PngFilter
 
 PNG_FILTERS = {
     PngFilter.UP: cv2.IMWRITE_PNG_FILTER_UP,

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from ingest_service.errors import SidecarInvalidError
 from ingest_service.jobs.ids import job_id_for
 from ingest_service.jobs.ledger import ClaimResult
-from ingest_service.jobs.record import JobOptions
-from ingest_service.jobs.sidecar import PlateOptions, parse_sidecar
+from ingest_service.jobs.options import JobOptions
+from ingest_service.jobs.sidecar import parse_sidecar
 from ingest_service.jobs.source import ObjectRef
 from storage import ObjectNotFoundError
 
@@ -32,14 +32,7 @@ def options_for(services: Services, plate_key: str) -> JobOptions:
         plate = parse_sidecar(data, key)
     except SidecarInvalidError as exc:
         return base.model_copy(update={"sidecar_key": key, "sidecar_error": str(exc)})
-    return merge(base, plate, key)
-
-
-def merge(base: JobOptions, plate: PlateOptions, key: str) -> JobOptions:
-    values = base.model_dump()
-    values.update(plate.model_dump(exclude_none=True))
-    values["sidecar_key"] = key
-    return JobOptions.model_validate(values)
+    return base.with_plate(plate, key)
 
 
 def claim_plate(services: Services, ref: ObjectRef) -> ClaimResult:

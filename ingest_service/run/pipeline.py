@@ -140,7 +140,7 @@ def _run_stage(
     ctx = StageContext(
         job=record,
         store=services.store,
-        settings=services.settings,
+        settings=services.settings.for_job(record.options),
         output_prefix=record.output_prefix,
         scratch=scratch,
         check=handle.check,

@@ -1,5 +1,7 @@
-"""Running one stage of a job, or one chunk of a model stage, given only the job's id:
-what the stage functions and GPU workers on Modal do."""
+"""Running one stage of a job, or one chunk of a model stage, in another process: what
+the stage functions and GPU workers on Modal do. They are handed the job's record as it
+stood when the stage began (a few kilobytes of JSON, never footage), so they neither
+read it again nor look at their own environment for the job's options."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest_service.errors import JobStateError, StageUnknownError
+from ingest_service.jobs.record import JobRecord
 from ingest_service.services import Services
 from ingest_service.stages.base import Fanout, StageContext, StageOutput
 from ingest_service.stages.table import STAGES
@@ -20,16 +23,16 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def _context(services: Services, job_id: str, label: str,
-             fanout: Fanout | None = None) -> Iterator[StageContext]:  # fmt: skip
-    record = services.ledger.get(job_id)
+def _context(
+    services: Services, record: JobRecord, label: str, fanout: Fanout | None = None
+) -> Iterator[StageContext]:
     if not record.output_prefix:
-        raise JobStateError(f"job {job_id} has no output folder yet", state=record.state)
+        raise JobStateError(f"job {record.job_id} has no output folder yet", state=record.state)
     with tempfile.TemporaryDirectory(prefix=f"ingest-{label}-") as scratch:
         yield StageContext(
             job=record,
             store=services.store,
-            settings=services.settings,
+            settings=services.settings.for_job(record.options),
             output_prefix=record.output_prefix,
             scratch=Path(scratch),
             check=lambda: None,  # the orchestrator's heartbeat watches the lease
@@ -38,37 +41,38 @@ def _context(services: Services, job_id: str, label: str,
 
 
 def run_stage_for_job(
-    services: Services, job_id: str, stage: str, *, fanout: Fanout | None = None
+    services: Services, record: JobRecord, stage: str, *, fanout: Fanout | None = None
 ) -> StageOutput:
-    """Rebuild the stage's context from the job record and run it here.
+    """Run one stage of `record` here, from the record alone.
 
-    The orchestrator holds the job's lease and records the result; this side only reads
-    the record and writes the stage's outputs (to keys that a re-run overwrites).
+    The orchestrator holds the job's lease and records the result; this side only writes
+    the stage's outputs (to keys that a re-run overwrites).
     """
     specs = {spec.name: spec for spec in STAGES}
     if stage not in specs:
         raise StageUnknownError(f"unknown stage {stage!r}")
-    with _context(services, job_id, stage, fanout) as ctx:
+    with _context(services, record, stage, fanout) as ctx:
         return specs[stage].run(ctx)
 
 
-def depth_chunk_for_job(services: Services, job_id: str, start: int, end: int) -> ChunkFits:
+def depth_chunk_for_job(services: Services, record: JobRecord, start: int, end: int) -> ChunkFits:
     """Depth predictions for frames [start, end) into the job's work prefix, and fits."""
     from ingest_service.depth.neural import bucket_predictions, load_model, predict_chunk
     from ingest_service.stages.depth import depth_inputs
 
-    with _context(services, job_id, "depth") as ctx:
+    with _context(services, record, "depth") as ctx:
         settings = ctx.settings
-        return predict_chunk(depth_inputs(ctx), load_model(settings), start, end,
-                             settings.model_batch_size,
-                             bucket_predictions(ctx.store, settings, job_id))  # fmt: skip
+        inputs = depth_inputs(ctx)
+        model = load_model(settings)
+        predictions = bucket_predictions(ctx.store, settings, record.job_id)
+        return predict_chunk(inputs, model, start, end, settings.model_batch_size, predictions)
 
 
 def mask_chunk_for_job(
-    services: Services, job_id: str, start: int, end: int, first_written: int
+    services: Services, record: JobRecord, start: int, end: int, first_written: int
 ) -> ChunkTracks:
     """SAM 3 over frames [start, end), writing masks from `first_written` on."""
     from ingest_service.stages.masks import sam3_chunk
 
-    with _context(services, job_id, "masks") as ctx:
+    with _context(services, record, "masks") as ctx:
         return sam3_chunk(ctx, (start, end, first_written))

@@ -10,7 +10,8 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from ingest_service.errors import StageDependencyError
-from ingest_service.jobs.record import JobOptions, JobRecord
+from ingest_service.jobs.options import JobOptions
+from ingest_service.jobs.record import JobRecord
 from ingest_service.jobs.results import (
     CameraResult,
     DepthResult,

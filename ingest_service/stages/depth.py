@@ -19,6 +19,7 @@ from ingest_service.depth.backend import DepthBackend, DepthInputs
 from ingest_service.depth.classical import ClassicalDepth
 from ingest_service.depth.writers import confidence_png, depth_exr, preview_png
 from ingest_service.errors import DepthUnavailableError
+from ingest_service.jobs.options import DepthBackend as Backend
 from ingest_service.jobs.results import (
     CameraResult,
     DepthResult,
@@ -27,7 +28,6 @@ from ingest_service.jobs.results import (
     SequenceInfo,
 )
 from ingest_service.publish.outputs import put_output, sequence_info
-from ingest_service.settings import DepthBackend as Backend
 from ingest_service.stages.base import StageContext, StageOutput
 
 

@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 
 from ingest_service.errors import FramesDecodeError, SourceChangedError
+from ingest_service.jobs.options import SourceRange
 from ingest_service.jobs.results import (
     FramesResult,
     OutputFile,
     ProbeResult,
 )
-from ingest_service.jobs.sidecar import SourceRange
 from ingest_service.media.images import ImageEncoder, encoder_for, thumbnail
 from ingest_service.media.video import decode_frames, open_video
 from ingest_service.publish.outputs import put_output, sequence_info

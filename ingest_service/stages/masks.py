@@ -17,6 +17,7 @@ from ingest_service.camera.frames_in import to_display_8bit
 from ingest_service.camera.pinhole_frames import PinholeFrames
 from ingest_service.camera.solution import CameraSolution, SolveKind
 from ingest_service.errors import MasksUnavailableError
+from ingest_service.jobs.options import MasksBackend
 from ingest_service.jobs.results import (
     CameraResult,
     DepthResult,
@@ -30,7 +31,6 @@ from ingest_service.jobs.work_area import clear
 from ingest_service.masks.classical import LABEL, moving_masks
 from ingest_service.masks.sam3 import ChunkTracks, chunk_plan, finalize, load_model, track_chunk
 from ingest_service.masks.writer import MaskWriter, label_for
-from ingest_service.settings import MasksBackend
 from ingest_service.stages.base import StageContext, StageOutput
 
 

@@ -7,25 +7,37 @@ stages themselves need, so the requirements live here and the stage table uses t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 
 from ingest_service.errors import StageUnknownError
-from ingest_service.jobs.record import JobOptions
-from ingest_service.settings import MasksBackend
+from ingest_service.jobs.options import JobOptions, MasksBackend
 
-ORDER = ("probe", "frames", "camera", "depth", "masks")
-_NEEDS: dict[str, tuple[str, ...]] = {
-    "probe": (),
-    "frames": ("probe",),
-    "camera": ("frames",),
-    "depth": ("camera",),
-    "masks": ("frames", "camera", "depth"),
+
+class StageName(StrEnum):
+    """The built-in stages, in the order they run."""
+
+    PROBE = "probe"
+    FRAMES = "frames"
+    CAMERA = "camera"
+    DEPTH = "depth"
+    MASKS = "masks"
+
+
+ORDER = tuple(StageName)
+_NEEDS: dict[StageName, tuple[StageName, ...]] = {
+    StageName.PROBE: (),
+    StageName.FRAMES: (StageName.PROBE,),
+    StageName.CAMERA: (StageName.FRAMES,),
+    StageName.DEPTH: (StageName.CAMERA,),
+    StageName.MASKS: (StageName.FRAMES, StageName.CAMERA, StageName.DEPTH),
 }
 
 
-def needs(name: str, options: JobOptions | None) -> tuple[str, ...]:
+def needs(name: StageName, options: JobOptions | None) -> tuple[StageName, ...]:
     """What a built-in stage reads; masks depend on their backend (SAM 3: frames only)."""
-    if name == "masks" and options is not None and options.masks_backend is MasksBackend.SAM3:
-        return ("frames",)
+    sam3 = options is not None and options.masks_backend is MasksBackend.SAM3
+    if name is StageName.MASKS and sam3:
+        return (StageName.FRAMES,)
     return _NEEDS[name]
 
 
@@ -47,4 +59,4 @@ def resolve(
 
 
 def planned(requested: Sequence[str], options: JobOptions | None = None) -> list[str]:
-    return resolve(requested, ORDER, lambda name: needs(name, options))
+    return resolve(requested, ORDER, lambda name: needs(StageName(name), options))

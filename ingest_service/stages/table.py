@@ -8,22 +8,22 @@ the frames.
 
 from __future__ import annotations
 
-from ingest_service.jobs.record import JobOptions
+from ingest_service.jobs.options import JobOptions
 from ingest_service.stages import camera, depth, frames, masks, probe
 from ingest_service.stages.base import StageSpec
-from ingest_service.stages.order import needs, resolve
+from ingest_service.stages.order import StageName, needs, resolve
 
 STAGES: tuple[StageSpec, ...] = (
-    StageSpec("probe", probe.run),
-    StageSpec("frames", frames.run, requires=needs("frames", None)),
-    StageSpec("camera", camera.run, requires=needs("camera", None), critical=False),
-    StageSpec("depth", depth.run, requires=needs("depth", None), critical=False),
+    StageSpec(StageName.PROBE, probe.run),
+    StageSpec(StageName.FRAMES, frames.run, requires=needs(StageName.FRAMES, None)),
+    StageSpec(StageName.CAMERA, camera.run, requires=needs(StageName.CAMERA, None), critical=False),
+    StageSpec(StageName.DEPTH, depth.run, requires=needs(StageName.DEPTH, None), critical=False),
     StageSpec(
-        "masks",
+        StageName.MASKS,
         masks.run,
-        requires=needs("masks", None),
+        requires=needs(StageName.MASKS, None),
         critical=False,
-        requires_for=lambda options: needs("masks", options),
+        requires_for=lambda options: needs(StageName.MASKS, options),
     ),
 )
 

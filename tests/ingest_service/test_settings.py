@@ -5,13 +5,8 @@ from pathlib import Path
 import pytest
 
 from ingest_service.errors import SettingsError
-from ingest_service.settings import (
-    DepthBackend,
-    FrameFormat,
-    MasksBackend,
-    Settings,
-    load_settings,
-)
+from ingest_service.jobs.options import DepthBackend, FrameFormat, MasksBackend
+from ingest_service.settings import Settings, load_settings
 
 
 def test_defaults_are_the_embedded_workstation_setup() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ingest_service.camera.frames_in import to_display_8bit
+from ingest_service.jobs.options import FrameFormat
 from ingest_service.media.images import encoder_for
-from ingest_service.settings import FrameFormat
 
 RAMP = np.dstack([np.tile(np.linspace(0, 65535, 32, dtype=np.uint16), (16, 1))] * 3)
 

@@ -11,10 +11,10 @@ import pytest
 from ingest_service.errors import JobLeaseHeldError, JobLeaseLostError, JobStateError
 from ingest_service.jobs.handle import JobHandle
 from ingest_service.jobs.ledger import JobLedger
+from ingest_service.jobs.options import FrameFormat
 from ingest_service.jobs.record import ErrorInfo, JobOptions, JobRecord
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import JobState
-from ingest_service.settings import FrameFormat
 from storage import ObjectStore
 
 OPTIONS = JobOptions(

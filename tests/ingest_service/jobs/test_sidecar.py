@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from ingest_service.errors import SidecarInvalidError
+from ingest_service.jobs.options import DepthBackend, FrameFormat, MasksBackend
 from ingest_service.jobs.sidecar import parse_sidecar
-from ingest_service.settings import DepthBackend, FrameFormat, MasksBackend
 
 
 def test_full_sidecar_is_read() -> None:

@@ -5,8 +5,8 @@ import numpy as np
 import OpenEXR
 import pytest
 
+from ingest_service.jobs.options import FrameFormat, PngFilter
 from ingest_service.media.images import encoder_for, thumbnail
-from ingest_service.settings import FrameFormat, PngFilter
 
 GRADIENT = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (32, 1))
 BGR8 = np.dstack([GRADIENT, GRADIENT[:, ::-1], np.full_like(GRADIENT, 128)])

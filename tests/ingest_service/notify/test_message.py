@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from ingest_service.camera.solution import SolveEvidence
+from ingest_service.jobs.options import FrameFormat
 from ingest_service.jobs.record import ErrorInfo, JobOptions, JobRecord, StageRun
 from ingest_service.jobs.results import CameraResult
 from ingest_service.jobs.source import ObjectRef
@@ -14,7 +15,6 @@ from ingest_service.notify.channels import WebhookChannel
 from ingest_service.notify.message import Notification
 from ingest_service.notify.signing import verify
 from ingest_service.notify.verdict import Review
-from ingest_service.settings import FrameFormat
 from tests.http_receiver import Receiver
 
 KEY = b"test-signing-key"

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.jobs.options import FrameFormat, MasksBackend
 from ingest_service.jobs.record import JobRecord
 from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.publish import commit
 from ingest_service.publish.manifest import Manifest
 from ingest_service.run import pipeline
 from ingest_service.services import Services
-from ingest_service.settings import FrameFormat, MasksBackend
 from ingest_service.stages import table
 from ingest_service.stages.base import StageContext, StageOutput, StageSpec
 from storage import ObjectNotFoundError, ObjectStore, S3Store
