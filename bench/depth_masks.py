@@ -67,8 +67,9 @@ def classical(frames: int, width: int, height: int) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         plate = work / "mover.mp4"
-        cams = render_plate(plate, "dolly", frames=frames, width=width, height=height,
-                            f=focal, mover=True)  # fmt: skip
+        cams = render_plate(
+            plate, "dolly", frames=frames, width=width, height=height, f=focal, mover=True
+        )
         stages = ["probe", "frames", "camera", "depth", "masks"]
         services, record = run_plate(work, plate, stages)
         scene = Scene(mover=True)
@@ -100,8 +101,10 @@ def classical(frames: int, width: int, height: int) -> list[dict[str, Any]]:
             if name == "depth":
                 row.update(absrel=round(absrel, 4), delta_1_25=round(delta, 4))
             else:
-                row.update(mask_iou_mean=round(float(np.mean(ious)), 3),
-                           mask_iou_min=round(float(np.min(ious)), 3))  # fmt: skip
+                row.update(
+                    mask_iou_mean=round(float(np.mean(ious)), 3),
+                    mask_iou_min=round(float(np.min(ious)), 3),
+                )
             rows.append(row)
     return rows
 
@@ -161,12 +164,17 @@ def depth_throughput(
                     done += batch
                 _sync(device)
                 elapsed = time.perf_counter() - start
-                rows.append({
-                    "model": f"depth-anything-v2-{size}", "dtype": dtype, "batch": batch,
-                    "input": "x".join(map(str, Preprocess().input_size(1080, 1920))),
-                    "frames_per_s": round(done / elapsed, 2), "peak_mib": _peak(device),
-                    "device": name,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "model": f"depth-anything-v2-{size}",
+                        "dtype": dtype,
+                        "batch": batch,
+                        "input": "x".join(map(str, Preprocess().input_size(1080, 1920))),
+                        "frames_per_s": round(done / elapsed, 2),
+                        "peak_mib": _peak(device),
+                        "device": name,
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
         del base, model, runner
     return rows
@@ -202,12 +210,17 @@ def sam3_throughput(
                 counts.append(len(runner.track(session, clip[i % len(clip)])))
             _sync(device)
             elapsed = time.perf_counter() - start
-            rows.append({
-                "model": "sam3-video", "dtype": dtype, "load": load,
-                "objects_per_frame": round(float(np.mean(counts)), 1),
-                "frames_per_s": round(frames / elapsed, 2), "peak_mib": _peak(device),
-                "device": name,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "model": "sam3-video",
+                    "dtype": dtype,
+                    "load": load,
+                    "objects_per_frame": round(float(np.mean(counts)), 1),
+                    "frames_per_s": round(frames / elapsed, 2),
+                    "peak_mib": _peak(device),
+                    "device": name,
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
         del base, model, runner
     return rows
@@ -235,9 +248,14 @@ def sam3_memory_growth(device: str, checkpoints: list[int]) -> list[dict[str, An
             runner.track(session, clip[done % len(clip)])
             done += 1
         _sync(device)
-        rows.append({"frames": done, "peak_mib": _peak(device),
-                     "allocated_mib": round(torch.cuda.memory_allocated() / 2**20),
-                     "seconds": round(time.perf_counter() - start, 1)})  # fmt: skip
+        rows.append(
+            {
+                "frames": done,
+                "peak_mib": _peak(device),
+                "allocated_mib": round(torch.cuda.memory_allocated() / 2**20),
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -256,8 +274,19 @@ def main() -> None:
     if "classical" in parts:
         width, height = (int(v) for v in args.size.split("x"))
         rows = classical(args.frames, width, height)
-        table(rows, ["backend", "status", "frames_per_s", "peak_rss_mib", "absrel",
-                     "delta_1_25", "mask_iou_mean", "mask_iou_min"])  # fmt: skip
+        table(
+            rows,
+            [
+                "backend",
+                "status",
+                "frames_per_s",
+                "peak_rss_mib",
+                "absrel",
+                "delta_1_25",
+                "mask_iou_mean",
+                "mask_iou_min",
+            ],
+        )
         results["classical"] = rows
     if "neural-cpu" in parts:
         rows = depth_throughput("cpu", ["small"], [1, 4], ["float32"], args.seconds)
@@ -266,13 +295,14 @@ def main() -> None:
         table(sam, ["model", "dtype", "load", "objects_per_frame", "frames_per_s", "peak_mib"])
         results["neural_cpu"] = rows + sam
     if "gpu" in parts:
-        rows = depth_throughput("cuda", ["small", "base", "large"], [1, 4, 16], ["float16"],
-                                args.seconds)  # fmt: skip
-        rows += depth_throughput("cuda", ["small", "base", "large"], [1], ["float32"],
-                                 args.seconds)  # fmt: skip
+        rows = depth_throughput(
+            "cuda", ["small", "base", "large"], [1, 4, 16], ["float16"], args.seconds
+        )
+        rows += depth_throughput("cuda", ["small", "base", "large"], [1], ["float32"], args.seconds)
         table(rows, ["model", "dtype", "batch", "input", "frames_per_s", "peak_mib"])
-        sam = sam3_throughput("cuda", ["bfloat16", "float32"], args.sam3_frames,
-                              ["no objects", "8 objects"])  # fmt: skip
+        sam = sam3_throughput(
+            "cuda", ["bfloat16", "float32"], args.sam3_frames, ["no objects", "8 objects"]
+        )
         table(sam, ["model", "dtype", "load", "objects_per_frame", "frames_per_s", "peak_mib"])
         results["gpu"] = rows + sam
     if "gpu-memory" in parts:

@@ -27,8 +27,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                    "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+for name, value in {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
     os.environ[name] = value
 
 import logging
@@ -63,17 +66,23 @@ class CountingDispatcher:
 
 def s3_event(bucket: str, i: int) -> bytes:
     record = {
-        "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket},
-               "object": {"key": f"incoming/bench/sh{i:06d}+plate.mov", "size": 1000,
-                          "eTag": f"{i:032x}", "sequencer": f"{i:018X}"}},
-    }  # fmt: skip
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "bucket": {"name": bucket},
+            "object": {
+                "key": f"incoming/bench/sh{i:06d}+plate.mov",
+                "size": 1000,
+                "eTag": f"{i:032x}",
+                "sequencer": f"{i:018X}",
+            },
+        },
+    }
     return json.dumps({"Records": [record]}).encode()
 
 
 def settings(store: ObjectStore, tmp: Path) -> Settings:
-    return Settings(store=str(tmp), webhook_token=TOKEN, notify_log=tmp / "n.jsonl",
-                    settle_s=0)  # fmt: skip
+    return Settings(store=str(tmp), webhook_token=TOKEN, notify_log=tmp / "n.jsonl", settle_s=0)
 
 
 def bench_in_process(store: ObjectStore, tmp: Path, n: int) -> dict[str, Any]:
@@ -88,8 +97,11 @@ def bench_in_process(store: ObjectStore, tmp: Path, n: int) -> dict[str, Any]:
         response = client.post("/events", content=s3_event(store.bucket, i), headers=AUTH)
         assert response.status_code == 200 and response.json()["claimed"], response.text
     events = n / (time.perf_counter() - t0)
-    return {"health_per_s": round(health, 1), "events_per_s": round(events, 1),
-            "ratio_events_to_health": round(events / health, 3)}  # fmt: skip
+    return {
+        "health_per_s": round(health, 1),
+        "events_per_s": round(events, 1),
+        "ratio_events_to_health": round(events / health, 3),
+    }
 
 
 def bench_http(tmp: Path, n: int, concurrency: int) -> dict[str, Any]:
@@ -113,9 +125,16 @@ def bench_http(tmp: Path, n: int, concurrency: int) -> dict[str, Any]:
         list(pool.map(lambda _: http.get(f"{url}/health"), range(n)))
         health = n / (time.perf_counter() - t0)
         t0 = time.perf_counter()
-        codes = list(pool.map(
-            lambda i: http.post(f"{url}/events", content=s3_event("bench-plates", i),
-                                headers=AUTH).status_code, range(n)))  # fmt: skip
+        codes = list(
+            pool.map(
+                lambda i: (
+                    http.post(
+                        f"{url}/events", content=s3_event("bench-plates", i), headers=AUTH
+                    ).status_code
+                ),
+                range(n),
+            )
+        )
         events = n / (time.perf_counter() - t0)
     server.should_exit = True
     thread.join()
@@ -147,8 +166,12 @@ def bench_poller(n: int, tmp: Path) -> dict[str, Any]:
         report = Poller(Gate(services, CountingDispatcher())).poll_once()
         seconds = time.perf_counter() - t0
     assert report.listed == n and not report.admission.claimed
-    return {"objects": n, "requests": dict(calls), "total_requests": sum(calls.values()),
-            "seconds_on_moto": round(seconds, 2)}  # fmt: skip
+    return {
+        "objects": n,
+        "requests": dict(calls),
+        "total_requests": sum(calls.values()),
+        "seconds_on_moto": round(seconds, 2),
+    }
 
 
 def main() -> None:
@@ -177,8 +200,10 @@ def main() -> None:
     print(f"{'webhook':<26}{'events/s':>10}{'health/s':>10}{'ratio':>8}")
     for name in ("in_process_local_folder", "in_process_moto", "http_moto_server"):
         r = results[name]
-        print(f"{name:<26}{r['events_per_s']:>10.0f}{r['health_per_s']:>10.0f}"
-              f"{r['ratio_events_to_health']:>8.2f}")  # fmt: skip
+        print(
+            f"{name:<26}{r['events_per_s']:>10.0f}{r['health_per_s']:>10.0f}"
+            f"{r['ratio_events_to_health']:>8.2f}"
+        )
     print(f"\n{'poller pass':<14}{'requests':>9}  by operation")
     for r in results["poller"]:
         print(f"{r['objects']:>8} objs{r['total_requests']:>9}  {r['requests']}")

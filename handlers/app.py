@@ -85,8 +85,9 @@ def create_app(
         """Prometheus text: this process's job outcomes and stage durations, and the
         bucket's unfinished jobs (one listing of the unfinished index)."""
         unfinished = sum(1 for _ in services.ledger.unfinished())
-        return Response(METRICS.render(unfinished=unfinished),
-                        media_type="text/plain; version=0.0.4")  # fmt: skip
+        return Response(
+            METRICS.render(unfinished=unfinished), media_type="text/plain; version=0.0.4"
+        )
 
     @app.head("/events")
     def events_alive(_: Authorised) -> Response:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from ingest_service.settings import Settings
 
 # Containers FFmpeg decodes that cameras, phones and editorial deliver plates in.
+# A table of names reads best packed, so the formatter leaves it as written.
 FOOTAGE_EXTENSIONS = frozenset({
     ".mov", ".mp4", ".m4v", ".mxf", ".avi", ".mkv", ".webm", ".mts", ".m2ts", ".ts",
     ".mpg", ".mpeg", ".wmv", ".3gp", ".dv", ".y4m", ".ogv",

@@ -117,9 +117,12 @@ class PollLoop:
             try:
                 report = self.poller.poll_once()
                 if report.admission.claimed or report.redispatched or report.exhausted:
-                    log.info("poll: claimed %d, re-dispatched %d, gave up on %d",
-                             len(report.admission.claimed), len(report.redispatched),
-                             len(report.exhausted))  # fmt: skip
+                    log.info(
+                        "poll: claimed %d, re-dispatched %d, gave up on %d",
+                        len(report.admission.claimed),
+                        len(report.redispatched),
+                        len(report.exhausted),
+                    )
             except Exception:
                 log.exception("poll pass failed; trying again next interval")
             self._stop.wait(self.interval_s)

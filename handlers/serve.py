@@ -28,9 +28,14 @@ def serve(services: Services, *, host: str, port: int) -> None:
     webhook = "on" if settings.webhook_token else "off (set INGEST_WEBHOOK_TOKEN)"
     log.warning(
         "watching %s/%s every %.0f s; webhook %s at http://%s:%d/events; %d job(s) at a time",
-        services.store.uri, settings.incoming_prefix, settings.poll_interval_s, webhook,
-        host, port, settings.serve_workers,
-    )  # fmt: skip
+        services.store.uri,
+        settings.incoming_prefix,
+        settings.poll_interval_s,
+        webhook,
+        host,
+        port,
+        settings.serve_workers,
+    )
     # uvicorn re-raises the signal that stopped it once it has restored the handlers it
     # found; ours turn that into an orderly drain instead of an abrupt exit. A second
     # Ctrl-C while draining interrupts the running stage (the job is handed back).

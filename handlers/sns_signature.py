@@ -22,15 +22,12 @@ from handlers.events.sns import SnsEnvelope
 
 SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 # The fields signed, in this order, for each message type (AWS's documented rule).
+_SUBSCRIPTION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn")
 SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": (
-        "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
-    ),
-    "UnsubscribeConfirmation": (
-        "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
-    ),
-}  # fmt: skip
+    "SubscriptionConfirmation": (*_SUBSCRIPTION_FIELDS, "Type"),
+    "UnsubscribeConfirmation": (*_SUBSCRIPTION_FIELDS, "Type"),
+}
 HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
 FUTURE_SKEW_S = 300
 CERT_CACHE_SIZE = 32
@@ -90,8 +87,9 @@ class SnsVerifier:
         key = self._public_key(envelope.signing_cert_url)
         try:
             signature = base64.b64decode(envelope.signature, validate=True)
-            key.verify(signature, string_to_sign(doc, envelope.type), padding.PKCS1v15(),
-                       algorithm())  # fmt: skip
+            key.verify(
+                signature, string_to_sign(doc, envelope.type), padding.PKCS1v15(), algorithm()
+            )
         except (InvalidSignature, ValueError) as exc:
             raise SnsSignatureError("signature does not match the message") from exc
 

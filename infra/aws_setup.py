@@ -150,14 +150,16 @@ def setup_cors(s3: Any, *, bucket: str, origins: list[str]) -> list[str]:
             raise
         rules = []
     rules = [r for r in rules if r.get("ID") != "ingest-dashboard-uploads"]
-    rules.append({
-        "ID": "ingest-dashboard-uploads",
-        "AllowedOrigins": origins,
-        "AllowedMethods": ["PUT", "GET"],
-        "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["ETag"],
-        "MaxAgeSeconds": 3600,
-    })  # fmt: skip
+    rules.append(
+        {
+            "ID": "ingest-dashboard-uploads",
+            "AllowedOrigins": origins,
+            "AllowedMethods": ["PUT", "GET"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 3600,
+        }
+    )
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
     return [f"CORS: {', '.join(origins)} may upload parts to {bucket} and read their ETags"]
 
@@ -171,12 +173,18 @@ def least_privilege_policy(
     in the drop zone; the service completes every upload with If-None-Match, so an
     existing plate is still never replaced."""
     arn = f"arn:aws:s3:::{bucket}"
-    uploads = [{
-        "Sid": "BrowserUploadsIntoTheDropZone",
-        "Effect": "Allow",
-        "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
-        "Resource": f"{arn}/{incoming}*",
-    }] if browser_uploads else []  # fmt: skip
+    uploads = (
+        [
+            {
+                "Sid": "BrowserUploadsIntoTheDropZone",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Resource": f"{arn}/{incoming}*",
+            }
+        ]
+        if browser_uploads
+        else []
+    )
     return {
         "Version": "2012-10-17",
         "Statement": [

@@ -34,14 +34,21 @@ def add_aws(commands: Any, common: argparse.ArgumentParser) -> dict[str, Command
         "policy", parents=[common], help="print the least-privilege IAM policy for the service"
     )
     policy.add_argument("--bucket", required=True)
-    policy.add_argument("--browser-uploads", action="store_true",
-                        help="also allow the dashboard's uploads into the drop zone")  # fmt: skip
+    policy.add_argument(
+        "--browser-uploads",
+        action="store_true",
+        help="also allow the dashboard's uploads into the drop zone",
+    )
     cors = actions.add_parser(
         "cors", parents=[common], help="let the dashboard upload straight to the bucket"
     )
     cors.add_argument("--bucket", required=True)
-    cors.add_argument("--origin", action="append", required=True,
-                      help="the dashboard's origin, e.g. https://ingest.example.com")  # fmt: skip
+    cors.add_argument(
+        "--origin",
+        action="append",
+        required=True,
+        help="the dashboard's origin, e.g. https://ingest.example.com",
+    )
     cors.add_argument("--region", help="AWS region (default: the standard AWS lookup)")
     return {"aws": cmd_aws}
 

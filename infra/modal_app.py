@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from ingest_service.depth.neural import ChunkFits
+    from ingest_service.jobs.record import JobRecord
     from ingest_service.masks.sam3 import ChunkTracks
     from ingest_service.services import Services
     from ingest_service.settings import Settings
@@ -46,47 +47,42 @@ OUR_FILES = ~modal.FilePatternMatcher("**/*.py", "**/dashboard/static/*")
 
 app = modal.App(APP_NAME)
 
-# --- Images: pinned, and the web one without the media stack (fast cold starts) ---------
-web_image = (
-    modal.Image.debian_slim(python_version=PYTHON)
-    .uv_pip_install(
-        "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3",
-        "boto3==1.43.11", "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
-    )
-    .env({"INGEST_ENVIRONMENT": "production"})
-    .add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
+# --- Images: one base and one set of pins; each image adds only what it needs ------------
+WEB_PINS = (
+    "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3", "boto3==1.43.11",
+    "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
 )  # fmt: skip
-media_image = (
-    modal.Image.debian_slim(python_version=PYTHON)
-    .uv_pip_install(
-        "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3",
-        "boto3==1.43.11", "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
-        "av==18.1.0", "opencv-python-headless==5.0.0.93", "OpenEXR==3.5.3", "numpy==2.4.6",
-        "imageio-ffmpeg==0.8.1", "pycolmap==4.2.1", "usd-core==26.11",
-    )
-    .env({"INGEST_ENVIRONMENT": "production", "OMP_NUM_THREADS": "8"})
-    .add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
+MEDIA_PINS = (
+    "av==18.1.0", "opencv-python-headless==5.0.0.93", "OpenEXR==3.5.3", "numpy==2.4.6",
+    "imageio-ffmpeg==0.8.1", "pycolmap==4.2.1", "usd-core==26.11",
 )  # fmt: skip
+# CUDA torch (PyPI's default build) and transformers, for the model stages.
+MODEL_PINS = ("torch==2.11.0", "transformers==5.23.0", "safetensors==0.8.0")
+HUB_PIN = "huggingface-hub==1.33.0"
 
-# The model stages: CUDA torch (PyPI's default build) and transformers on the media stack.
-gpu_image = (
+
+def _with_our_code(image: modal.Image) -> modal.Image:
+    return image.add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
+
+
+# The web one without the media stack (fast cold starts).
+base_image = (
     modal.Image.debian_slim(python_version=PYTHON)
-    .uv_pip_install(
-        "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3",
-        "boto3==1.43.11", "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
-        "av==18.1.0", "opencv-python-headless==5.0.0.93", "OpenEXR==3.5.3", "numpy==2.4.6",
-        "imageio-ffmpeg==0.8.1", "pycolmap==4.2.1", "usd-core==26.11",
-        "torch==2.11.0", "transformers==5.23.0", "safetensors==0.8.0",
-        "huggingface-hub==1.33.0",
+    .uv_pip_install(*WEB_PINS)
+    .env({"INGEST_ENVIRONMENT": "production"})
+)
+media_base = base_image.uv_pip_install(*MEDIA_PINS).env({"OMP_NUM_THREADS": "8"})
+web_image = _with_our_code(base_image)
+media_image = _with_our_code(media_base)
+gpu_image = _with_our_code(
+    media_base.uv_pip_install(*MODEL_PINS, HUB_PIN).env(
+        {"INGEST_MODELS_DIR": "/models", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "4"}
     )
-    .env({"INGEST_ENVIRONMENT": "production", "INGEST_MODELS_DIR": "/models",
-          "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "4"})
-    .add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
-)  # fmt: skip
-download_image = (
-    modal.Image.debian_slim(python_version=PYTHON)
-    .uv_pip_install("huggingface-hub==1.33.0", "pydantic==2.13.4", "pydantic-settings==2.16.3")
-    .add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
+)
+download_image = _with_our_code(
+    modal.Image.debian_slim(python_version=PYTHON).uv_pip_install(
+        HUB_PIN, *(pin for pin in WEB_PINS if pin.startswith("pydantic"))
+    )
 )
 
 # --- Weights: a Volume, filled once by download_models, read by the GPU workers --------
@@ -180,13 +176,18 @@ def poll() -> dict[str, int]:
     from handlers.poller import Poller
 
     report = Poller(Gate(_services(), ModalDispatcher())).poll_once()
-    return {"listed": report.listed, "claimed": len(report.admission.claimed),
-            "redispatched": len(report.redispatched), "notified": len(report.notified)}  # fmt: skip
+    return {
+        "listed": report.listed,
+        "claimed": len(report.admission.claimed),
+        "redispatched": len(report.redispatched),
+        "notified": len(report.notified),
+    }
 
 
 # --- The job and its stages ---------------------------------------------------------------
-@app.function(image=media_image, secrets=SECRETS, timeout=24 * 3600, retries=RETRIES,
-              max_containers=50)  # fmt: skip
+@app.function(
+    image=media_image, secrets=SECRETS, timeout=24 * 3600, retries=RETRIES, max_containers=50
+)
 def run_job(job_id: str, stage_call: Call = "remote") -> str:
     """Orchestrate one job: lease, stage table, publish, notify."""
     from ingest_service.run import pipeline
@@ -194,29 +195,60 @@ def run_job(job_id: str, stage_call: Call = "remote") -> str:
     return pipeline.run(job_id, _services(), runner=ModalStages(stage_call)).state.value
 
 
-@app.function(image=media_image, secrets=SECRETS, cpu=4.0, memory=8192, timeout=6 * 3600,
-              retries=RETRIES, max_containers=50, ephemeral_disk=100 * 1024)  # fmt: skip
+@app.function(
+    image=media_image,
+    secrets=SECRETS,
+    cpu=4.0,
+    memory=8192,
+    timeout=6 * 3600,
+    retries=RETRIES,
+    max_containers=50,
+    ephemeral_disk=100 * 1024,
+)
 def media_stage(record: str, stage: str) -> StageOutput:
     """probe and frames: streaming decode, several encoder threads."""
-    from ingest_service.jobs.record import JobRecord
     from ingest_service.run.remote import run_stage_for_job
 
     # Threads to match the CPUs reserved above, not the host's (which may be many more).
-    return run_stage_for_job(_services(workers=4), JobRecord.model_validate_json(record), stage)
+    return run_stage_for_job(_services(workers=4), _job(record), stage)
 
 
-@app.function(image=media_image, secrets=SECRETS, cpu=8.0, memory=32768, timeout=6 * 3600,
-              retries=RETRIES, max_containers=20)  # fmt: skip
+@app.function(
+    image=media_image,
+    secrets=SECRETS,
+    cpu=8.0,
+    memory=32768,
+    timeout=6 * 3600,
+    retries=RETRIES,
+    max_containers=20,
+)
 def camera_stage(record: str, stage: str, fanout_call: Call = "remote") -> StageOutput:
     """camera, depth and masks: all cores, memory for COLMAP's matches and bundle
     adjustment; the classical depth and masks run here, the neural ones map their chunks
     over the GPU workers below and align and publish their results here."""
-    from ingest_service.jobs.record import JobRecord
     from ingest_service.run.remote import run_stage_for_job
 
-    job = JobRecord.model_validate_json(record)
     fanout = ModalFanout(record, fanout_call)
-    return run_stage_for_job(_services(workers=8), job, stage, fanout=fanout)
+    return run_stage_for_job(_services(workers=8), _job(record), stage, fanout=fanout)
+
+
+# Both model workers: the weights Volume, a GPU from the list, a few containers kept warm.
+gpu_worker = app.cls(
+    image=gpu_image,
+    secrets=SECRETS,
+    gpu=GPUS,
+    volumes={MODELS_DIR: models_volume},
+    timeout=3600,
+    retries=RETRIES,
+    max_containers=10,
+    scaledown_window=120,
+)
+
+
+def _job(record: str) -> JobRecord:
+    from ingest_service.jobs.record import JobRecord
+
+    return JobRecord.model_validate_json(record)
 
 
 def _with_model(load: Callable[[Settings], object]) -> Services:
@@ -229,8 +261,7 @@ def _with_model(load: Callable[[Settings], object]) -> Services:
     return services
 
 
-@app.cls(image=gpu_image, secrets=SECRETS, gpu=GPUS, volumes={MODELS_DIR: models_volume},
-         timeout=3600, retries=RETRIES, max_containers=10, scaledown_window=120)  # fmt: skip
+@gpu_worker
 class DepthWorker:
     """Depth Anything V2 on a GPU: loaded once per container, then chunk after chunk."""
 
@@ -242,15 +273,12 @@ class DepthWorker:
 
     @modal.method()
     def predict(self, record: str, start: int, end: int) -> ChunkFits:
-        from ingest_service.jobs.record import JobRecord
         from ingest_service.run.remote import depth_chunk_for_job
 
-        job = JobRecord.model_validate_json(record)
-        return depth_chunk_for_job(self.services, job, start, end)
+        return depth_chunk_for_job(self.services, _job(record), start, end)
 
 
-@app.cls(image=gpu_image, secrets=SECRETS, gpu=GPUS, volumes={MODELS_DIR: models_volume},
-         timeout=3600, retries=RETRIES, max_containers=10, scaledown_window=120)  # fmt: skip
+@gpu_worker
 class MaskWorker:
     """SAM 3 video on a GPU: one overlapping chunk of frames per call."""
 
@@ -262,15 +290,14 @@ class MaskWorker:
 
     @modal.method()
     def track(self, record: str, start: int, end: int, first_written: int) -> ChunkTracks:
-        from ingest_service.jobs.record import JobRecord
         from ingest_service.run.remote import mask_chunk_for_job
 
-        job = JobRecord.model_validate_json(record)
-        return mask_chunk_for_job(self.services, job, start, end, first_written)
+        return mask_chunk_for_job(self.services, _job(record), start, end, first_written)
 
 
-@app.function(image=download_image, secrets=[hf_secret], volumes={MODELS_DIR: models_volume},
-              timeout=3600)  # fmt: skip
+@app.function(
+    image=download_image, secrets=[hf_secret], volumes={MODELS_DIR: models_volume}, timeout=3600
+)
 def download_models(names: str = "depth-anything-v2-small,sam3") -> list[str]:
     """Snapshot models from the hub into the weights Volume, then commit it."""
     from pathlib import Path

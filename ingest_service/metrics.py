@@ -45,8 +45,10 @@ class Metrics:
                 "# HELP ingest_stage_runs_total Stage runs in this process, by outcome.",
                 "# TYPE ingest_stage_runs_total counter",
             ]
-            lines += [f'ingest_stage_runs_total{{stage="{st}",status="{ok}"}} {n}'
-                      for (st, ok), n in sorted(self._stage_counts.items())]  # fmt: skip
+            lines += [
+                f'ingest_stage_runs_total{{stage="{st}",status="{ok}"}} {n}'
+                for (st, ok), n in sorted(self._stage_counts.items())
+            ]
             lines += [
                 "# HELP ingest_stage_duration_seconds Wall time of stage runs in this process.",
                 "# TYPE ingest_stage_duration_seconds histogram",

@@ -74,8 +74,20 @@ def remux(
     timeout_s: float = 600,
 ) -> Path:
     """Copy the streams into a new container; `before`/`after` are input/output options."""
-    argv = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *(before or []),
-            "-i", str(source), "-c", "copy", *(after or []), str(target)]  # fmt: skip
+    argv = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *(before or []),
+        "-i",
+        str(source),
+        "-c",
+        "copy",
+        *(after or []),
+        str(target),
+    ]
     _run(argv, timeout_s)
     return target
 

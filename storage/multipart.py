@@ -75,8 +75,9 @@ class LocalMultipart:
             raise ObjectNotFoundError(f"no upload {upload_id!r}", key=upload_id)
         folder = self.root / upload_id
         if not folder.is_dir():
-            raise ObjectNotFoundError(f"no upload {upload_id!r} (completed or aborted?)",
-                                      key=upload_id)  # fmt: skip
+            raise ObjectNotFoundError(
+                f"no upload {upload_id!r} (completed or aborted?)", key=upload_id
+            )
         return folder
 
     def start(self, key: str, content_type: str | None = None) -> str:
@@ -109,16 +110,16 @@ class LocalMultipart:
             for part in _check_parts(parts):
                 path = folder / f"{part.number}.part"
                 if not path.is_file():
-                    raise PreconditionFailedError(f"part {part.number} was never uploaded",
-                                                  key=key)  # fmt: skip
+                    raise PreconditionFailedError(f"part {part.number} was never uploaded", key=key)
                 with path.open("rb") as src:
                     digest = hashlib.md5(usedforsecurity=False)
                     while chunk := src.read(8 * 1024 * 1024):
                         digest.update(chunk)
                         out.write(chunk)
                 if part.etag.strip('"') != digest.hexdigest():
-                    raise PreconditionFailedError(f"part {part.number} changed since it was "
-                                                  "sent (ETag mismatch)", key=key)  # fmt: skip
+                    raise PreconditionFailedError(
+                        f"part {part.number} changed since it was sent (ETag mismatch)", key=key
+                    )
         info = self.store.upload(key, joined, content_type=meta["type"], if_none_match=True)
         shutil.rmtree(folder, ignore_errors=True)
         return info
@@ -134,15 +135,29 @@ class S3Multipart:
 
     def start(self, key: str, content_type: str | None = None) -> str:
         extra = {"ContentType": content_type} if content_type else {}
-        response = call("start upload", key, lambda: self.client.create_multipart_upload(
-            Bucket=self.store.bucket, Key=key, **extra))  # fmt: skip
+        response = call(
+            "start upload",
+            key,
+            lambda: self.client.create_multipart_upload(Bucket=self.store.bucket, Key=key, **extra),
+        )
         return str(response["UploadId"])
 
     def part_url(self, key: str, upload_id: str, number: int, *, expires_s: int = 3600) -> str:
-        params = {"Bucket": self.store.bucket, "Key": key, "UploadId": upload_id,
-                  "PartNumber": number}  # fmt: skip
-        return str(call("presign part", key, lambda: self.client.generate_presigned_url(
-            "upload_part", Params=params, ExpiresIn=expires_s)))  # fmt: skip
+        params = {
+            "Bucket": self.store.bucket,
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": number,
+        }
+        return str(
+            call(
+                "presign part",
+                key,
+                lambda: self.client.generate_presigned_url(
+                    "upload_part", Params=params, ExpiresIn=expires_s
+                ),
+            )
+        )
 
     def put_part(self, upload_id: str, number: int, data: bytes) -> str:
         raise UnsupportedError("parts go straight to the bucket on S3", key=upload_id)
@@ -150,14 +165,27 @@ class S3Multipart:
     def complete(self, key: str, upload_id: str, parts: list[Part]) -> ObjectInfo:
         body = {"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in _check_parts(parts)]}
         # IfNoneMatch: a plate already in the drop zone under this name is never replaced.
-        call("complete upload", key, lambda: self.client.complete_multipart_upload(
-            Bucket=self.store.bucket, Key=key, UploadId=upload_id, MultipartUpload=body,
-            IfNoneMatch="*"))  # fmt: skip
+        call(
+            "complete upload",
+            key,
+            lambda: self.client.complete_multipart_upload(
+                Bucket=self.store.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload=body,
+                IfNoneMatch="*",
+            ),
+        )
         return self.store.head(key)
 
     def abort(self, key: str, upload_id: str) -> None:
-        call("abort upload", key, lambda: self.client.abort_multipart_upload(
-            Bucket=self.store.bucket, Key=key, UploadId=upload_id))  # fmt: skip
+        call(
+            "abort upload",
+            key,
+            lambda: self.client.abort_multipart_upload(
+                Bucket=self.store.bucket, Key=key, UploadId=upload_id
+            ),
+        )
 
 
 def multipart_for(store: object) -> Multipart:

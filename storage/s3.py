@@ -48,6 +48,15 @@ def _strip(etag: str) -> str:
     return etag.strip('"')
 
 
+def _write_params(content_type: str | None, if_none_match: bool) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if content_type:
+        extra["ContentType"] = content_type
+    if if_none_match:
+        extra["IfNoneMatch"] = "*"
+    return extra
+
+
 class S3Store:
     """An `ObjectStore` over one S3 bucket."""
 
@@ -124,11 +133,7 @@ class S3Store:
         if_none_match: bool = False,
         if_match: str | None = None,
     ) -> ObjectInfo:
-        extra: dict[str, Any] = {}
-        if content_type:
-            extra["ContentType"] = content_type
-        if if_none_match:
-            extra["IfNoneMatch"] = "*"
+        extra = _write_params(content_type, if_none_match)
         if if_match is not None:
             extra["IfMatch"] = f'"{if_match}"'
         response = call(
@@ -153,12 +158,8 @@ class S3Store:
         content_type: str | None = None,
         if_none_match: bool = False,
     ) -> ObjectInfo:
-        extra: dict[str, Any] = {}
-        if content_type:
-            extra["ContentType"] = content_type
-        if if_none_match:
-            # Honoured by PutObject and CompleteMultipartUpload alike.
-            extra["IfNoneMatch"] = "*"
+        # IfNoneMatch is honoured by PutObject and CompleteMultipartUpload alike.
+        extra = _write_params(content_type, if_none_match)
         upload_file(
             self.client,
             self._bucket,

@@ -58,9 +58,13 @@ class LensPlate:
 
 
 def lens_job(
-    folder: Path, lens: Lens, *, claimed: Lens | None = None, frames: int = 24,
+    folder: Path,
+    lens: Lens,
+    *,
+    claimed: Lens | None = None,
+    frames: int = 24,
     mover: bool = False,
-) -> LensPlate:  # fmt: skip
+) -> LensPlate:
     """A dolly through the sample room shot with `lens`; camera.json says `claimed`
     (the true lens unless given), as a solve that missed the distortion would."""
     assert (lens.fx, lens.fy, lens.cx, lens.cy, lens.p1, lens.p2) == (F, F, W / 2, H / 2, 0, 0)
@@ -73,16 +77,31 @@ def lens_job(
         plate_depths.append(plate_depth)
         ok, png = cv2.imencode(".png", plate[..., ::-1])
         assert ok
-        files.append(put_output(store, f"{PREFIX}frames/frame.{i + 1:04d}.png", png.tobytes(),
-                                media_type="image/png", role="frame", frame=i + 1))  # fmt: skip
+        files.append(
+            put_output(
+                store,
+                f"{PREFIX}frames/frame.{i + 1:04d}.png",
+                png.tobytes(),
+                media_type="image/png",
+                role="frame",
+                frame=i + 1,
+            )
+        )
         depths.append(depth)
         moving.append(mask)
     solution = CameraSolution(
-        width=W, height=H, intrinsics=Intrinsics.from_lens(claimed or lens), kind=SolveKind.FULL,
-        frames=[CameraFrame.of(i + 1, f"frame.{i + 1:04d}.png", FrameStatus.REGISTERED, c2w)
-                for i, c2w in enumerate(cams)],
-        reprojection_error_px=0.2, points=0, fps=24.0,
-    )  # fmt: skip
+        width=W,
+        height=H,
+        intrinsics=Intrinsics.from_lens(claimed or lens),
+        kind=SolveKind.FULL,
+        frames=[
+            CameraFrame.of(i + 1, f"frame.{i + 1:04d}.png", FrameStatus.REGISTERED, c2w)
+            for i, c2w in enumerate(cams)
+        ],
+        reprojection_error_px=0.2,
+        points=0,
+        fps=24.0,
+    )
     xyz = _scene_points(cams, depths)
     published = {
         "camera.json": solution.model_dump_json().encode(),
@@ -90,12 +109,31 @@ def lens_job(
     }
     if (claimed or lens).distorted:
         published.update(lens_outputs(claimed or lens, W, H, scratch=folder))
-    camera_files = [put_output(store, f"{PREFIX}camera/{name}", data, role="camera",
-                               media_type="application/octet-stream")
-                    for name, data in published.items()]  # fmt: skip
-    sequence = sequence_info("frames", "frame", "png", prefix=f"{PREFIX}frames/", pad=4,
-                             first=1, count=frames, media_type="image/png", width=W, height=H,
-                             bit_depth=8, channels="RGB", transfer="srgb")  # fmt: skip
+    camera_files = [
+        put_output(
+            store,
+            f"{PREFIX}camera/{name}",
+            data,
+            role="camera",
+            media_type="application/octet-stream",
+        )
+        for name, data in published.items()
+    ]
+    sequence = sequence_info(
+        "frames",
+        "frame",
+        "png",
+        prefix=f"{PREFIX}frames/",
+        pad=4,
+        first=1,
+        count=frames,
+        media_type="image/png",
+        width=W,
+        height=H,
+        bit_depth=8,
+        channels="RGB",
+        transfer="srgb",
+    )
     record = JobRecord(
         job_id="lens-job",
         source=ObjectRef(bucket="b", key="incoming/lens.mp4", etag="e", size=1),
@@ -110,15 +148,33 @@ def lens_job(
         max_attempts=1,
     )
     add_stage(record, "frames", FramesResult(sequence=sequence, thumbnail=files[0], files=files))
-    add_stage(record, "camera", CameraResult(
-        solve="full", frames=frames, registered=frames, interpolated=0,
-        reprojection_error_px=0.2, points=len(xyz), focal_length_px=F, focal_source="solved",
-        split_models=[frames], timings_s={}, files=camera_files,
-    ))  # fmt: skip
+    add_stage(
+        record,
+        "camera",
+        CameraResult(
+            solve="full",
+            frames=frames,
+            registered=frames,
+            interpolated=0,
+            reprojection_error_px=0.2,
+            points=len(xyz),
+            focal_length_px=F,
+            focal_source="solved",
+            split_models=[frames],
+            timings_s={},
+            files=camera_files,
+        ),
+    )
     scratch = folder / "scratch"
     scratch.mkdir(exist_ok=True)
-    ctx = StageContext(job=record, store=store, settings=make_settings(folder),
-                       output_prefix=PREFIX, scratch=scratch, check=lambda: None)  # fmt: skip
+    ctx = StageContext(
+        job=record,
+        store=store,
+        settings=make_settings(folder),
+        output_prefix=PREFIX,
+        scratch=scratch,
+        check=lambda: None,
+    )
     return LensPlate(ctx, cams, depths, plate_depths, moving)
 
 
@@ -127,10 +183,18 @@ def add_stage(
 ) -> None:
     """The stage's run as the pipeline records it: done, with its result."""
     now = datetime.now(UTC)
-    record.stages[name] = StageRun(name=name, status=StageStatus.DONE, started_at=now,
-                                   finished_at=now, duration_s=0.0, device="cpu", cpu_cores=1,
-                                   backend="test", parameters=parameters or {},
-                                   result=result)  # fmt: skip
+    record.stages[name] = StageRun(
+        name=name,
+        status=StageStatus.DONE,
+        started_at=now,
+        finished_at=now,
+        duration_s=0.0,
+        device="cpu",
+        cpu_cores=1,
+        backend="test",
+        parameters=parameters or {},
+        result=result,
+    )
 
 
 def record_output(record: JobRecord, name: str, output: StageOutput) -> None:

@@ -19,14 +19,23 @@ def build_depth_anything(folder: Path) -> Path:
 
     torch.manual_seed(0)
     backbone = Dinov2Config(
-        hidden_size=32, num_hidden_layers=4, num_attention_heads=2, mlp_ratio=2,
-        image_size=DEPTH_INPUT, patch_size=14,
-        out_features=["stage1", "stage2", "stage3", "stage4"], reshape_hidden_states=False,
-    )  # fmt: skip
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        mlp_ratio=2,
+        image_size=DEPTH_INPUT,
+        patch_size=14,
+        out_features=["stage1", "stage2", "stage3", "stage4"],
+        reshape_hidden_states=False,
+    )
     config = DepthAnythingConfig(
-        backbone_config=backbone, neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
-        head_hidden_size=8, reassemble_hidden_size=32, patch_size=14,
-    )  # fmt: skip
+        backbone_config=backbone,
+        neck_hidden_sizes=[8, 16, 32, 32],
+        fusion_hidden_size=16,
+        head_hidden_size=8,
+        reassemble_hidden_size=32,
+        patch_size=14,
+    )
     DepthAnythingForDepthEstimation(config).eval().save_pretrained(folder)
     _preprocessor(folder, DEPTH_INPUT, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     return folder
@@ -41,38 +50,63 @@ def build_sam3(folder: Path, *, eager: bool = True) -> Path:
     torch.manual_seed(0)
     tokens = SAM3_INPUT // 14
     vit = dict(
-        model_type="sam3_vit_model", hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, image_size=SAM3_INPUT, patch_size=14, window_size=4,
-        global_attn_indexes=[1], pretrain_image_size=56,
-    )  # fmt: skip
+        model_type="sam3_vit_model",
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=SAM3_INPUT,
+        patch_size=14,
+        window_size=4,
+        global_attn_indexes=[1],
+        pretrain_image_size=56,
+    )
     vision = dict(
-        model_type="sam3_vision_model", backbone_config=vit, fpn_hidden_size=256,
+        model_type="sam3_vision_model",
+        backbone_config=vit,
+        fpn_hidden_size=256,
         backbone_feature_sizes=[[4 * tokens] * 2, [2 * tokens] * 2, [tokens] * 2],
-    )  # fmt: skip
+    )
     small = dict(num_attention_heads=2, intermediate_size=64)
     detector = dict(
-        model_type="sam3", vision_config=vision,
-        text_config=dict(model_type="clip_text_model", hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=1, num_attention_heads=2, vocab_size=64,
-                         projection_dim=32, max_position_embeddings=32, bos_token_id=0,
-                         eos_token_id=1, pad_token_id=1),
+        model_type="sam3",
+        vision_config=vision,
+        text_config=dict(
+            model_type="clip_text_model",
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            vocab_size=64,
+            projection_dim=32,
+            max_position_embeddings=32,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+        ),
         geometry_encoder_config=dict(hidden_size=256, num_layers=1, **small),
         detr_encoder_config=dict(hidden_size=256, num_layers=1, **small),
         detr_decoder_config=dict(hidden_size=256, num_layers=1, num_queries=8, **small),
         mask_decoder_config=dict(hidden_size=256, num_attention_heads=2),
-    )  # fmt: skip
+    )
     tracker = dict(
-        model_type="sam3_tracker_video", vision_config=vision, memory_attention_num_layers=1,
-        memory_attention_feed_forward_hidden_size=64, memory_fuser_num_layers=1,
-        memory_fuser_intermediate_dim=64, num_maskmem=2,
-    )  # fmt: skip
+        model_type="sam3_tracker_video",
+        vision_config=vision,
+        memory_attention_num_layers=1,
+        memory_attention_feed_forward_hidden_size=64,
+        memory_fuser_num_layers=1,
+        memory_fuser_intermediate_dim=64,
+        num_maskmem=2,
+    )
     thresholds = (
         dict(score_threshold_detection=0.0, new_det_thresh=0.0, hotstart_delay=0) if eager else {}
     )
     config = Sam3VideoConfig(
-        detector_config=detector, tracker_config=tracker, low_res_mask_size=4 * tokens,
+        detector_config=detector,
+        tracker_config=tracker,
+        low_res_mask_size=4 * tokens,
         **thresholds,
-    )  # fmt: skip
+    )
     config.image_size = SAM3_INPUT  # propagates to the tracker's feature sizes
     Sam3VideoModel(config).eval().save_pretrained(folder)
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
@@ -86,7 +120,9 @@ def build_sam3(folder: Path, *, eager: bool = True) -> Path:
 
 def _preprocessor(folder: Path, size: int, mean: list[float], std: list[float]) -> None:
     config = {
-        "size": {"height": size, "width": size}, "ensure_multiple_of": 14,
-        "image_mean": mean, "image_std": std,
-    }  # fmt: skip
+        "size": {"height": size, "width": size},
+        "ensure_multiple_of": 14,
+        "image_mean": mean,
+        "image_std": std,
+    }
     (folder / "preprocessor_config.json").write_text(json.dumps(config))

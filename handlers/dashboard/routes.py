@@ -75,8 +75,11 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
     def defaults(_: Browser) -> dict[str, Any]:
         """What a plate gets without a sidecar, so the upload form starts from it."""
         settings = services.settings
-        return {"stages": list(settings.stages), "mask_prompts": list(settings.mask_prompts),
-                "incoming_prefix": settings.incoming_prefix}  # fmt: skip
+        return {
+            "stages": list(settings.stages),
+            "mask_prompts": list(settings.mask_prompts),
+            "incoming_prefix": settings.incoming_prefix,
+        }
 
     @router.get("/api/jobs")
     def jobs(
@@ -94,14 +97,23 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
         if state is None and not shot:
             # A page of the newest: one listing, and a read of each job shown.
             shown = [_record(i) for i in ids[start : start + per_page]]
-            return JobsPage(jobs=[summary(r) for r in shown if r], page=page,
-                            per_page=per_page, total=len(ids))  # fmt: skip
+            return JobsPage(
+                jobs=[summary(r) for r in shown if r], page=page, per_page=per_page, total=len(ids)
+            )
         # Filters need each job's record: read them in order, newest first.
-        matches = [r for r in map(_record, ids) if r
-                   and (state is None or r.state.value == state)
-                   and (not shot or shot.lower() in (r.shot or r.source.key).lower())]  # fmt: skip
-        return JobsPage(jobs=[summary(r) for r in matches[start : start + per_page]],
-                        page=page, per_page=per_page, total=len(matches))  # fmt: skip
+        matches = [
+            r
+            for r in map(_record, ids)
+            if r
+            and (state is None or r.state.value == state)
+            and (not shot or shot.lower() in (r.shot or r.source.key).lower())
+        ]
+        return JobsPage(
+            jobs=[summary(r) for r in matches[start : start + per_page]],
+            page=page,
+            per_page=per_page,
+            total=len(matches),
+        )
 
     def _record(job_id: str) -> JobRecord | None:
         try:
@@ -143,8 +155,9 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
                     yield ": idle\n\n"  # keeps proxies from closing the stream
                 await asyncio.sleep(STREAM_INTERVAL_S)
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store"})  # fmt: skip
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
 
     def _changes(seen: dict[str, str], watching: set[str]) -> list[JobSummary]:
         """Jobs that changed since the last look: the unfinished ones, and any that
@@ -187,8 +200,9 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
         return Response(status_code=204)
 
     @router.put("/api/uploads/{upload_id}/parts/{number}")
-    async def put_part(upload_id: str, number: int, request: Request, expires: int,
-                       sig: str) -> Response:  # fmt: skip
+    async def put_part(
+        upload_id: str, number: int, request: Request, expires: int, sig: str
+    ) -> Response:
         if not signer.valid(f"/api/uploads/{upload_id}/parts/{number}", expires, sig):
             raise HTTPException(403, "this part URL is not valid (expired or altered)")
         data = await request.body()

@@ -68,8 +68,11 @@ class Uploads:
         options = self._options(request.options)  # checked now, written on completion
         for existing in (key, settings.layout.sidecar(key) if options else None):
             if existing and self._exists(existing):
-                raise UploadError(409, f"{existing.rsplit('/', 1)[-1]} is already in the drop "
-                                       "zone; rename the file to upload it again")  # fmt: skip
+                raise UploadError(
+                    409,
+                    f"{existing.rsplit('/', 1)[-1]} is already in the drop "
+                    "zone; rename the file to upload it again",
+                )
         part_size = max(PART_SIZE, math.ceil(request.size / MAX_PARTS / 2**20) * 2**20)
         count = max(1, math.ceil(request.size / part_size))
         upload_id = self.multipart.start(key, request.content_type)
@@ -89,8 +92,13 @@ class Uploads:
                 if_none_match=True,
             )
         info = self.multipart.complete(request.key, upload_id, parts)
-        ref = ObjectRef(bucket=self.services.store.bucket, key=request.key, etag=info.etag,
-                        size=info.size, version_id=info.version_id)  # fmt: skip
+        ref = ObjectRef(
+            bucket=self.services.store.bucket,
+            key=request.key,
+            etag=info.etag,
+            size=info.size,
+            version_id=info.version_id,
+        )
         admission = Admission()
         self.gate.admit_ref(ref, admission)
         admitted = (admission.claimed or admission.duplicates)[0]

@@ -50,9 +50,14 @@ def summary(record: JobRecord) -> JobSummary:
     for name in names:
         run = record.stages.get(name)
         if run is not None:
-            stages.append(StageChip(name=name, status=run.status.value,
-                                    duration_s=round(run.duration_s, 2),
-                                    error=run.error.message if run.error else None))  # fmt: skip
+            stages.append(
+                StageChip(
+                    name=name,
+                    status=run.status.value,
+                    duration_s=round(run.duration_s, 2),
+                    error=run.error.message if run.error else None,
+                )
+            )
         elif record.current_stage == name and record.state is JobState.RUNNING:
             stages.append(StageChip(name=name, status="running", duration_s=None, error=None))
         else:
@@ -86,23 +91,49 @@ def detail(record: JobRecord, store: ObjectStore, link: Link) -> JobDetail:
     ref = record.source
     found: dict[str, Any] = {}
     if probe:
-        found = {"codec": probe.codec, "container": probe.container, "width": probe.width,
-                 "height": probe.height, "fps": f"{probe.fps.num}/{probe.fps.den}",
-                 "fps_value": round(probe.fps.num / probe.fps.den, 3),
-                 "frame_count": probe.frame_count, "duration_s": probe.duration_s,
-                 "timecode": probe.timecode, "bit_depth": probe.bit_depth}  # fmt: skip
-    source = Source(bucket=ref.bucket, key=ref.key, size=ref.size, etag=ref.etag,
-                    version_id=ref.version_id, **found)  # fmt: skip
+        found = {
+            "codec": probe.codec,
+            "container": probe.container,
+            "width": probe.width,
+            "height": probe.height,
+            "fps": f"{probe.fps.num}/{probe.fps.den}",
+            "fps_value": round(probe.fps.num / probe.fps.den, 3),
+            "frame_count": probe.frame_count,
+            "duration_s": probe.duration_s,
+            "timecode": probe.timecode,
+            "bit_depth": probe.bit_depth,
+        }
+    source = Source(
+        bucket=ref.bucket,
+        key=ref.key,
+        size=ref.size,
+        etag=ref.etag,
+        version_id=ref.version_id,
+        **found,
+    )
     sequences = [
-        SequenceRow(name=s.name, prefix=s.prefix, pattern=s.hash_pattern, count=s.count,
-                    first=s.frame_range.first, last=s.frame_range.last,
-                    media_type=s.media_type)
-        for run in record.stages.values() if run.result for s in run.result.sequences()
-    ]  # fmt: skip
-    files = [FileLink(key=f.key, name=f.key.rsplit("/", 1)[-1], size=f.size, role=f.role,
-                        url=link(f.key))
-               for run in record.stages.values() if run.result
-               for f in run.result.outputs() if f.frame is None]  # fmt: skip
+        SequenceRow(
+            name=s.name,
+            prefix=s.prefix,
+            pattern=s.hash_pattern,
+            count=s.count,
+            first=s.frame_range.first,
+            last=s.frame_range.last,
+            media_type=s.media_type,
+        )
+        for run in record.stages.values()
+        if run.result
+        for s in run.result.sequences()
+    ]
+    files = [
+        FileLink(
+            key=f.key, name=f.key.rsplit("/", 1)[-1], size=f.size, role=f.role, url=link(f.key)
+        )
+        for run in record.stages.values()
+        if run.result
+        for f in run.result.outputs()
+        if f.frame is None
+    ]
     return JobDetail(
         **summary(record).model_dump(),
         source=source,
@@ -145,8 +176,7 @@ def frame_links(record: JobRecord, index: int, link: Link) -> FrameLinks:
     masks = _result(record, "masks", MasksResult)
     if masks and masks.labels:
         combined = masks.labels[0].combined.prefix + "mask."
-        out.mask = _frame_key([f for f in masks.files if f.key.startswith(combined)],
-                              number, link)  # fmt: skip
+        out.mask = _frame_key([f for f in masks.files if f.key.startswith(combined)], number, link)
     return out
 
 
@@ -172,8 +202,9 @@ def camera_path(record: JobRecord, store: ObjectStore) -> CameraPath | None:
     points = []
     for frame in doc.get("frames", []):
         m = frame["world_from_camera"]
-        points.append(PathPoint(frame=frame["frame"], x=m[0][3], y=m[1][3], z=m[2][3],
-                                status=frame["status"]))  # fmt: skip
+        points.append(
+            PathPoint(frame=frame["frame"], x=m[0][3], y=m[1][3], z=m[2][3], status=frame["status"])
+        )
     return CameraPath(kind=doc.get("kind"), points=points)
 
 

@@ -52,7 +52,13 @@ def parse_eventbridge(doc: dict[str, Any]) -> Parsed:
         return Parsed(skipped=[Skipped(obj.key, f"not a create event ({event.detail_type})")])
     if obj.etag is None:
         return Parsed(skipped=[Skipped(obj.key, "event carries no etag")])
-    ref = ObjectRef(bucket=event.detail.bucket.name, key=obj.key, etag=obj.etag, size=obj.size,
-                    version_id=obj.version_id, sequencer=obj.sequencer)  # fmt: skip
+    ref = ObjectRef(
+        bucket=event.detail.bucket.name,
+        key=obj.key,
+        etag=obj.etag,
+        size=obj.size,
+        version_id=obj.version_id,
+        sequencer=obj.sequencer,
+    )
     name = f"ObjectCreated:{event.detail.reason or 'Put'}"
     return Parsed(notices=[Notice(ref, name, "eventbridge")])

@@ -61,8 +61,14 @@ def parse_s3_notification(doc: dict[str, Any]) -> Parsed:
             parsed.skipped.append(Skipped(key, f"{record.event_name} carries no etag"))
             continue
         source = "minio" if record.event_source.startswith("minio") else "s3"
-        ref = ObjectRef(bucket=record.s3.bucket.name, key=key, etag=obj.etag, size=obj.size,
-                        version_id=obj.version_id, sequencer=obj.sequencer)  # fmt: skip
+        ref = ObjectRef(
+            bucket=record.s3.bucket.name,
+            key=key,
+            etag=obj.etag,
+            size=obj.size,
+            version_id=obj.version_id,
+            sequencer=obj.sequencer,
+        )
         # MinIO keeps the "s3:" prefix on event names; S3 does not.
         parsed.notices.append(Notice(ref, record.event_name.removeprefix("s3:"), source))
     return parsed

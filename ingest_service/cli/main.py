@@ -90,10 +90,12 @@ def build_parser(
     status.add_argument("--json", action="store_true", help="print the job record as JSON")
 
     retry = commands.add_parser(
-        "retry", parents=[common], help="run a failed job again (after fixing its cause)",
+        "retry",
+        parents=[common],
+        help="run a failed job again (after fixing its cause)",
         description="Gives a failed job one more attempt and runs it here. If it failed before "
-                    "any stage ran (a bad sidecar, say), the sidecar is read again.",
-    )  # fmt: skip
+        "any stage ran (a bad sidecar, say), the sidecar is read again.",
+    )
     retry.add_argument("job_id", metavar="JOB_ID")
     retry.add_argument("--json", action="store_true", help="print the final job record as JSON")
 
@@ -109,9 +111,12 @@ def build_parser(
     sample.add_argument("--size", default="640x360", help="WIDTHxHEIGHT (default 640x360)")
     sample.add_argument("--fps", default="24", help="rate, e.g. 24 or 24000/1001")
     sample.add_argument("--codec", choices=sorted(CODECS), default="h264")
-    sample.add_argument("--motion", choices=MOTIONS,
-                        help="render a textured room seen by a moving camera (for the camera "
-                             "solve) instead of FFmpeg's test pattern")  # fmt: skip
+    sample.add_argument(
+        "--motion",
+        choices=MOTIONS,
+        help="render a textured room seen by a moving camera (for the camera "
+        "solve) instead of FFmpeg's test pattern",
+    )
     sample.add_argument(
         "--mover", action="store_true", help="with --motion: add a box that moves on its own"
     )
@@ -230,9 +235,16 @@ def cmd_sample_plate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.motion:
         fps = round(float(Fraction(args.fps)))
-        render_plate(args.output, args.motion, frames=max(3, round(args.seconds * fps)),
-                     width=width, height=height, f=0.78 * width, fps=fps,
-                     mover=args.mover)  # fmt: skip
+        render_plate(
+            args.output,
+            args.motion,
+            frames=max(3, round(args.seconds * fps)),
+            width=width,
+            height=height,
+            f=0.78 * width,
+            fps=fps,
+            mover=args.mover,
+        )
         print(args.output)
         return EXIT_OK
     path = make_plate(

@@ -6,18 +6,28 @@ Nothing else in the code spells a prefix. The three roots are settings (`incomin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 # Index keys sort newest first: a fixed-width countdown of milliseconds, then the id.
 _INDEX_STAMP = 13
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BucketLayout:
     incoming: str = "incoming/"
     published: str = "published/"
     state: str = ".ingest/"
+    # Folders under `state`: job records; one empty marker per unfinished job (the
+    # poller lists only these); one empty marker per job, newest first in key order (the
+    # dashboard pages it).
+    jobs: str = field(init=False)
+    active: str = field(init=False)
+    index: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        for folder in ("jobs", "active", "index"):
+            object.__setattr__(self, folder, f"{self.state}{folder}/")
 
     # -- the drop zone: plates and their sidecars, never modified or deleted by us --------
 
@@ -39,10 +49,6 @@ class BucketLayout:
 
     # -- our own state under .ingest/ --------------------------------------------------------
 
-    @property
-    def jobs(self) -> str:
-        return f"{self.state}jobs/"
-
     def job(self, job_id: str) -> str:
         return f"{self.jobs}{job_id}.json"
 
@@ -52,18 +58,8 @@ class BucketLayout:
             return key[len(self.jobs) : -len(".json")]
         return None
 
-    @property
-    def active(self) -> str:
-        """One empty marker per unfinished job: the poller lists only these."""
-        return f"{self.state}active/"
-
     def active_marker(self, job_id: str) -> str:
         return f"{self.active}{job_id}"
-
-    @property
-    def index(self) -> str:
-        """One empty marker per job, newest first in key order: the dashboard pages it."""
-        return f"{self.state}index/"
 
     def index_marker(self, created_at: datetime, job_id: str) -> str:
         millis = int(created_at.timestamp() * 1000)

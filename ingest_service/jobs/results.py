@@ -177,10 +177,20 @@ class DepthResult(BaseModel):
         return seqs + ([self.raw] if self.raw else [])
 
     def summary(self) -> dict[str, Any]:
-        return self.model_dump(include={"depth_kind", "units", "backend", "aligned_to_solve",
-                                        "near", "far", "unreliable_fraction",
-                                        "alignment", "geometry",
-                                        "redistort_stmap"})  # fmt: skip
+        return self.model_dump(
+            include={
+                "depth_kind",
+                "units",
+                "backend",
+                "aligned_to_solve",
+                "near",
+                "far",
+                "unreliable_fraction",
+                "alignment",
+                "geometry",
+                "redistort_stmap",
+            }
+        )
 
 
 class MaskLabel(BaseModel):

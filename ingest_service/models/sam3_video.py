@@ -97,9 +97,12 @@ class Sam3Video:
             if prompt_id in session.prompt_input_ids:
                 continue
             encoded = self.tokenizer(
-                prompt, return_tensors="pt", padding="max_length", max_length=32,
+                prompt,
+                return_tensors="pt",
+                padding="max_length",
+                max_length=32,
                 truncation=True,
-            )  # fmt: skip
+            )
             session.prompt_input_ids[prompt_id] = encoded.input_ids.to(device)
             session.prompt_attention_masks[prompt_id] = encoded.attention_mask.to(device)
         return Sam3Session(self, session, height, width)
@@ -123,10 +126,15 @@ class Sam3Video:
                 if object_id in hidden:
                     continue
                 low = out.obj_id_to_mask[object_id].float()  # (1, h, w) logits
-                mask = torch.nn.functional.interpolate(
-                    low[None], size=(run.height, run.width), mode="bilinear",
-                    align_corners=False,
-                )[0, 0] > 0  # fmt: skip
+                mask = (
+                    torch.nn.functional.interpolate(
+                        low[None],
+                        size=(run.height, run.width),
+                        mode="bilinear",
+                        align_corners=False,
+                    )[0, 0]
+                    > 0
+                )
                 if not bool(mask.any()):
                     continue
                 prompt = session.prompts[session.obj_id_to_prompt_id[object_id]]

@@ -49,8 +49,14 @@ def run(
     is handed back after the current stage, for the next start to resume.
     """
     with log_context(job_id=job_id):
-        return _run(job_id, services, owner, progress or NullProgress(),
-                    stop or threading.Event(), runner or InProcess())  # fmt: skip
+        return _run(
+            job_id,
+            services,
+            owner,
+            progress or NullProgress(),
+            stop or threading.Event(),
+            runner or InProcess(),
+        )
 
 
 def _run(
@@ -75,8 +81,11 @@ def _run(
         log.warning("job %s: taken over by another worker; leaving it to them", job_id)
         raise
     except (JobInterruptedError, KeyboardInterrupt) as exc:
-        log.warning("job %s: handed back at %s for the next start", job_id,
-                    handle.record.current_stage or "its start")  # fmt: skip
+        log.warning(
+            "job %s: handed back at %s for the next start",
+            job_id,
+            handle.record.current_stage or "its start",
+        )
         handle.release()
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -161,22 +170,34 @@ def _run_stage(
             raise
         # A non-critical stage is published as failed beside the stages that worked.
         outcome: dict[str, object] = {
-            "status": StageStatus.FAILED, "device": "cpu", "cpu_cores": 1, "backend": "",
+            "status": StageStatus.FAILED,
+            "device": "cpu",
+            "cpu_cores": 1,
+            "backend": "",
             "error": error_info(exc, spec.name),
-        }  # fmt: skip
+        }
     else:
         duration = time.perf_counter() - clock
         progress.finished(spec.name, "done", duration)
         METRICS.stage_finished(spec.name, "done", duration)
         outcome = {
-            "status": StageStatus.DONE, "device": output.device, "cpu_cores": output.cpu_cores,
+            "status": StageStatus.DONE,
+            "device": output.device,
+            "cpu_cores": output.cpu_cores,
             "gpu_seconds": output.gpu_seconds,
-            "backend": output.backend, "parameters": output.parameters, "result": output.result,
-        }  # fmt: skip
+            "backend": output.backend,
+            "parameters": output.parameters,
+            "result": output.result,
+        }
     run = StageRun.model_validate(
-        {"name": spec.name, "started_at": started, "finished_at": utcnow(),
-         "duration_s": duration, **outcome}
-    )  # fmt: skip
+        {
+            "name": spec.name,
+            "started_at": started,
+            "finished_at": utcnow(),
+            "duration_s": duration,
+            **outcome,
+        }
+    )
 
     def record_stage(r: JobRecord) -> None:
         r.stages[spec.name] = run

@@ -89,10 +89,20 @@ def run(ctx: StageContext) -> StageOutput:
     thumb = _write_thumbnail(ctx, picked)
     height, width = picked.shape[:2]
     sequence = sequence_info(
-        "frames", "frame", encoder.extension, prefix=prefix, pad=pad, first=first,
-        count=len(files), media_type=encoder.media_type, width=width, height=height,
-        bit_depth=encoder.bit_depth, channels="RGB", transfer=encoder.transfer,
-    )  # fmt: skip
+        "frames",
+        "frame",
+        encoder.extension,
+        prefix=prefix,
+        pad=pad,
+        first=first,
+        count=len(files),
+        media_type=encoder.media_type,
+        width=width,
+        height=height,
+        bit_depth=encoder.bit_depth,
+        channels="RGB",
+        transfer=encoder.transfer,
+    )
     parameters = {
         "format": options.frame_format.value,
         "first_frame": first,
@@ -113,14 +123,20 @@ def run(ctx: StageContext) -> StageOutput:
 def _write_frame(
     store: ObjectStore, encoder: ImageEncoder, image: np.ndarray, key: str, number: int
 ) -> OutputFile:
-    return put_output(store, key, encoder.encode(image), media_type=encoder.media_type,
-                      role="frame", frame=number)  # fmt: skip
+    return put_output(
+        store, key, encoder.encode(image), media_type=encoder.media_type, role="frame", frame=number
+    )
 
 
 def _write_thumbnail(ctx: StageContext, image: np.ndarray) -> OutputFile:
     data = thumbnail(image, ctx.job.options.thumbnail_width)
-    return put_output(ctx.store, f"{ctx.output_prefix}thumbnail.jpg", data,
-                      media_type="image/jpeg", role="thumbnail")  # fmt: skip
+    return put_output(
+        ctx.store,
+        f"{ctx.output_prefix}thumbnail.jpg",
+        data,
+        media_type="image/jpeg",
+        role="thumbnail",
+    )
 
 
 def _source_window(wanted: SourceRange | None, probe: ProbeResult, name: str) -> tuple[int, int]:

@@ -42,8 +42,9 @@ def fetcher() -> CertFetcher:
 
 @pytest.fixture
 def hook_services(store: ObjectStore, tmp_path: Path) -> Services:
-    settings = make_settings(tmp_path, webhook_token=TOKEN, max_event_bytes=64 * 1024,
-                             settle_s=0, poll_interval_s=1)  # fmt: skip
+    settings = make_settings(
+        tmp_path, webhook_token=TOKEN, max_event_bytes=64 * 1024, settle_s=0, poll_interval_s=1
+    )
     return Services.build(settings, store=store)
 
 
@@ -51,6 +52,5 @@ def hook_services(store: ObjectStore, tmp_path: Path) -> Services:
 def client(
     hook_services: Services, dispatcher: RecordingDispatcher, fetcher: CertFetcher
 ) -> TestClient:
-    app = create_app(hook_services, dispatcher, verifier=SnsVerifier(fetch=fetcher),
-                     fetch=fetcher)  # fmt: skip
+    app = create_app(hook_services, dispatcher, verifier=SnsVerifier(fetch=fetcher), fetch=fetcher)
     return TestClient(app)

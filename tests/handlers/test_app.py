@@ -85,9 +85,11 @@ def test_other_objects_are_ignored_with_reasons(
 ) -> None:
     doc = _s3_event(hook_services, "incoming/notes.txt")
     records = doc["Records"]
-    for key, name in [("published/sh/v001/frames/frame.0001.png", "ObjectCreated:Put"),
-                      ("incoming/sh.mov", "ObjectRemoved:Delete"),
-                      ("incoming/sh.mov.partial", "ObjectCreated:Put")]:  # fmt: skip
+    for key, name in [
+        ("published/sh/v001/frames/frame.0001.png", "ObjectCreated:Put"),
+        ("incoming/sh.mov", "ObjectRemoved:Delete"),
+        ("incoming/sh.mov.partial", "ObjectCreated:Put"),
+    ]:
         extra = json.loads(json.dumps(records[0]))
         extra["s3"]["object"]["key"] = key
         extra["eventName"] = name
@@ -133,8 +135,11 @@ def test_signed_sns_notification_claims(
     client: TestClient, hook_services: Services, dispatcher: RecordingDispatcher
 ) -> None:
     doc = notification(_s3_event(hook_services, "incoming/sns+plate.mov"))
-    response = _post(client, doc, **{"x-amz-sns-message-type": "Notification",
-                                      "content-type": "text/plain; charset=UTF-8"})  # fmt: skip
+    response = _post(
+        client,
+        doc,
+        **{"x-amz-sns-message-type": "Notification", "content-type": "text/plain; charset=UTF-8"},
+    )
     assert response.status_code == 200
     assert response.json()["claimed"][0]["key"] == "incoming/sns plate.mov"
 
@@ -211,8 +216,14 @@ def test_late_sidecar_event_amends_the_claimed_job(
     plate = _post(client, _s3_event(hook_services, "incoming/sh.mov", etag=info.etag)).json()
     hook_services.store.put("incoming/sh.mov.json", b'{"shot": "sq010/sh0040"}')
     body = _post(client, _s3_event(hook_services, "incoming/sh.mov.json", etag="c" * 32)).json()
-    assert body["sidecars"] == [{"key": "incoming/sh.mov.json", "job_id": None, "state": None,
-                                 "reason": "applied to the plate's job"}]  # fmt: skip
+    assert body["sidecars"] == [
+        {
+            "key": "incoming/sh.mov.json",
+            "job_id": None,
+            "state": None,
+            "reason": "applied to the plate's job",
+        }
+    ]
     job = hook_services.ledger.get(plate["claimed"][0]["job_id"])
     assert job.options.shot == "sq010/sh0040"
 
@@ -257,9 +268,11 @@ def test_the_web_app_imports_no_media_stack() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, handlers.app; "
-            "print(sorted(m for m in ('av', 'cv2', 'pycolmap', 'numpy', 'torch', 'pxr', 'OpenEXR')"
-            " if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys, handlers.app; "
+        "print(sorted(m for m in ('av', 'cv2', 'pycolmap', 'numpy', 'torch', 'pxr', 'OpenEXR')"
+        " if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

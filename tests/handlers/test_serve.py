@@ -38,8 +38,10 @@ def test_a_file_dropped_into_the_folder_is_published_and_shutdown_is_clean(
     script = Path(sys.executable).with_name("ingest-service")
     server = subprocess.Popen(
         [script, "serve", "--store", str(bucket), "--port", str(port), "--poll-interval", "0.5"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

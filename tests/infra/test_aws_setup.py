@@ -141,8 +141,9 @@ def test_policy_never_lets_the_service_delete_plates() -> None:
 
 
 def test_browser_uploads_add_puts_to_the_drop_zone_but_never_deletes() -> None:
-    doc = least_privilege_policy(BUCKET, incoming="incoming/", published="published/",
-                                 state=".ingest/", browser_uploads=True)  # fmt: skip
+    doc = least_privilege_policy(
+        BUCKET, incoming="incoming/", published="published/", state=".ingest/", browser_uploads=True
+    )
     uploads = next(s for s in doc["Statement"] if s["Sid"] == "BrowserUploadsIntoTheDropZone")
     assert uploads["Resource"] == f"arn:aws:s3:::{BUCKET}/incoming/*"
     assert "s3:DeleteObject" not in uploads["Action"]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ingest_service.cli.plates import ref_for_local_file
+from ingest_service.jobs.record import JobRecord
 from ingest_service.run.intake import claim_plate
 from ingest_service.sample_plate import make_plate
 from ingest_service.services import Services
@@ -34,16 +35,24 @@ def _volumes(spec) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {path: repr(volume) for path, volume in spec.volumes.items()}
 
 
-SERVICE_SECRETS = {"modal.Secret.from_name('ingest-s3')",
-                   "modal.Secret.from_name('ingest-webhook')"}  # fmt: skip
+SERVICE_SECRETS = {
+    "modal.Secret.from_name('ingest-s3')",
+    "modal.Secret.from_name('ingest-webhook')",
+}
 
 
 def test_app_defines_the_functions_with_their_resources(modal_app) -> None:  # type: ignore[no-untyped-def]
     functions = _functions(modal_app)
     assert set(functions) == {
-        "web", "poll", "run_job", "media_stage", "camera_stage", "download_models",
-        "DepthWorker.*", "MaskWorker.*",
-    }  # fmt: skip
+        "web",
+        "poll",
+        "run_job",
+        "media_stage",
+        "camera_stage",
+        "download_models",
+        "DepthWorker.*",
+        "MaskWorker.*",
+    }
     camera = functions["camera_stage"]._spec_
     assert (camera.cpu, camera.memory) == (8.0, 32768)
     media = functions["media_stage"]._spec_
@@ -91,17 +100,21 @@ def s3_env(s3_store: S3Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     return s3_store
 
 
+def _run_on_modal(modal_app, store: S3Store, plate: Path, key: str) -> JobRecord:  # type: ignore[no-untyped-def]
+    """Claim a plate with the environment's settings and run its job through the app's
+    functions: .local() runs their bodies here, against moto, with no Modal account."""
+    services = Services.build(load_settings(), store=store)
+    job_id = claim_plate(services, ref_for_local_file(store, plate, key=key)).record.job_id
+    assert modal_app.run_job.local(job_id, "local") == "published"
+    return services.ledger.get(job_id)
+
+
 def test_a_whole_job_runs_through_the_orchestrator_and_stage_functions(
     modal_app,
     s3_env: S3Store,
     plates: Plates,  # type: ignore[no-untyped-def]
 ) -> None:
-    services = Services.build(load_settings(), store=s3_env)
-    ref = ref_for_local_file(s3_env, plates.h264, key="incoming/sh0040.mov")
-    job_id = claim_plate(services, ref).record.job_id
-    # .local(): the function bodies run here, against moto, with no Modal account.
-    assert modal_app.run_job.local(job_id, "local") == "published"
-    record = services.ledger.get(job_id)
+    record = _run_on_modal(modal_app, s3_env, plates.h264, "incoming/sh0040.mov")
     assert record.manifest_key == "published/sh0040/v001/manifest.json"
     assert s3_env.head("published/sh0040/v001/frames/frame.0048.png").size > 0
 
@@ -121,18 +134,13 @@ def test_sam3_masks_fan_out_over_gpu_workers_and_come_back_stitched(
     monkeypatch.setenv("INGEST_MASKS_CHUNK_FRAMES", "8")
     monkeypatch.setenv("INGEST_MASKS_CHUNK_OVERLAP", "2")
     plate = make_plate(tmp_path / "plate.mov", seconds=0.5, width=96, height=64)  # 12 frames
-    services = Services.build(load_settings(), store=s3_env)
-    job_id = claim_plate(
-        services, ref_for_local_file(s3_env, plate, key="incoming/m.mov")
-    ).record.job_id
-    assert modal_app.run_job.local(job_id, "local") == "published"
-    record = services.ledger.get(job_id)
+    record = _run_on_modal(modal_app, s3_env, plate, "incoming/m.mov")
     run = record.stages["masks"]
     assert run.status.value == "done", run.error
     assert run.parameters["chunks"] == 2  # frames 0-7, then 6-11 (2 shared)
     assert s3_env.head(f"{record.output_prefix}masks/person/mask.0012.png").size > 0
     # The chunks' intermediate files are gone once the stage has published.
-    assert list(s3_env.list(f".ingest/work/{job_id}/")) == []
+    assert list(s3_env.list(f".ingest/work/{record.job_id}/")) == []
 
 
 @pytest.mark.slow
@@ -161,8 +169,9 @@ def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
         # Frames are told apart by content: find each one's index among the truths.
         out = []
         for frame in frames:
-            i = int(np.argmin([np.abs(frame[::8, ::8, 1].astype(float) - r).mean()
-                               for r in rendered]))  # fmt: skip
+            i = int(
+                np.argmin([np.abs(frame[::8, ::8, 1].astype(float) - r).mean() for r in rendered])
+            )
             out.append((2.0 + 0.1 * i) / truth[i] + 0.01 * i)
         return np.stack(out).astype(np.float32)
 
@@ -172,21 +181,15 @@ def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
     monkeypatch.setenv("INGEST_DEPTH_BACKEND", "depth-anything")
     monkeypatch.setenv("INGEST_MODELS_DIR", str(models_dir))
     monkeypatch.setenv("INGEST_MODEL_CHUNK_FRAMES", "10")
-    services = Services.build(load_settings(), store=s3_env)
-    job_id = claim_plate(
-        services, ref_for_local_file(s3_env, plate, key="incoming/d.mp4")
-    ).record.job_id
-    assert modal_app.run_job.local(job_id, "local") == "published"
-    record = services.ledger.get(job_id)
+    record = _run_on_modal(modal_app, s3_env, plate, "incoming/d.mp4")
     run = record.stages["depth"]
     assert run.status.value == "done", run.error
     assert run.parameters["chunk_frames"] == 10
     assert run.gpu_seconds is None  # it ran on this CPU: no GPU to bill
-    depth = read_depth_exr(s3_env.get(f"{record.output_prefix}depth/depth.0015.exr").data,
-                           tmp_path)  # fmt: skip
+    depth = read_depth_exr(s3_env.get(f"{record.output_prefix}depth/depth.0015.exr").data, tmp_path)
     ratio = np.median(depth / truth[14])
     assert np.mean(np.abs(depth / ratio - truth[14]) / truth[14]) < 0.03
-    assert list(s3_env.list(f".ingest/work/{job_id}/")) == []
+    assert list(s3_env.list(f".ingest/work/{record.job_id}/")) == []
 
 
 def test_images_carry_the_dashboards_page_and_scripts(modal_app) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
@@ -18,37 +17,32 @@ from storage import (
     UpdateGaveUpError,
     conditional,
 )
+from tests.race import race
 
 COUNTER = Codec[int](lambda data: int(json.loads(data)), lambda n: json.dumps(n).encode())
 QUICK = Backoff(attempts=4, base_s=0.0, cap_s=0.0)
 
 
 def test_concurrent_increments_all_land(racing_store: LocalStore) -> None:
-    store = racing_store
-    barrier = threading.Barrier(8)
-
-    def bump() -> None:
-        barrier.wait()
+    def bump(_: int) -> None:
         for _ in range(5):
             conditional.update(
-                store, "n.json", lambda n: (n or 0) + 1, COUNTER, backoff=Backoff(attempts=64)
+                racing_store, "n.json", lambda n: (n or 0) + 1, COUNTER, backoff=Backoff(64)
             )
 
-    threads = [threading.Thread(target=bump) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert conditional.read(store, "n.json", COUNTER).value == 40
+    race(8, bump)
+    assert conditional.read(racing_store, "n.json", COUNTER).value == 40
 
 
 def test_create_first_is_one_write_and_a_second_creator_sees_the_first(
     store: ObjectStore,
 ) -> None:
-    first = conditional.update(store, "c.json", lambda n: 1 if n is None else None, COUNTER,
-                               start=ABSENT)  # fmt: skip
-    second = conditional.update(store, "c.json", lambda n: 2 if n is None else None, COUNTER,
-                                start=ABSENT)  # fmt: skip
+    first = conditional.update(
+        store, "c.json", lambda n: 1 if n is None else None, COUNTER, start=ABSENT
+    )
+    second = conditional.update(
+        store, "c.json", lambda n: 2 if n is None else None, COUNTER, start=ABSENT
+    )
     assert (first.written, first.value) == (True, 1)
     assert (second.written, second.value) == (False, 1)
     assert second.etag == store.head("c.json").etag

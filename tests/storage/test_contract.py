@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from storage import (
     PreconditionFailedError,
     S3Store,
 )
+from tests.race import race
 
 
 @pytest.fixture(params=["local", "s3", "s3-http"])
@@ -142,25 +142,16 @@ def test_a_store_serves_the_object_by_url_or_by_local_file(any_store: ObjectStor
 
 
 def test_concurrent_creates_have_exactly_one_winner(racing_store: LocalStore) -> None:
-    any_store = racing_store
-    winners: list[int] = []
-    barrier = threading.Barrier(8)
-
-    def contend(n: int) -> None:
-        barrier.wait()
+    def contend(n: int) -> bool:
         try:
-            any_store.put("race.json", str(n).encode(), if_none_match=True)
-            winners.append(n)
+            racing_store.put("race.json", str(n).encode(), if_none_match=True)
         except PreconditionFailedError:
-            pass
+            return False
+        return True
 
-    threads = [threading.Thread(target=contend, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    winners = [n for n, won in enumerate(race(8, contend)) if won]
     assert len(winners) == 1
-    assert any_store.get("race.json").data == str(winners[0]).encode()
+    assert racing_store.get("race.json").data == str(winners[0]).encode()
 
 
 def test_multipart_upload_refuses_to_overwrite(s3_store: S3Store, tmp_path: Path) -> None:

@@ -29,8 +29,7 @@ MIB = 1024 * 1024
 
 
 def _services(tmp_path: Path, store: object, **settings: object) -> Services:
-    return Services.build(make_settings(tmp_path, webhook_token=TOKEN, **settings),
-                          store=store)  # type: ignore[arg-type]  # fmt: skip
+    return Services.build(make_settings(tmp_path, webhook_token=TOKEN, **settings), store=store)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -56,18 +55,26 @@ def test_the_page_and_api_ask_for_the_token_as_basic_auth(local) -> None:  # typ
 def test_the_upload_form_starts_from_the_services_defaults(local) -> None:  # type: ignore[no-untyped-def]
     client, services, _ = local
     defaults = client.get("/api/defaults", headers=BASIC).json()
-    assert defaults == {"stages": ["probe", "frames"], "mask_prompts": ["person"],
-                        "incoming_prefix": "incoming/"}  # fmt: skip
+    assert defaults == {
+        "stages": ["probe", "frames"],
+        "mask_prompts": ["person"],
+        "incoming_prefix": "incoming/",
+    }
 
 
 def test_a_plate_uploaded_in_parts_is_claimed_with_its_options(local, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     client, services, dispatcher = local
     data = bytes(range(256)) * (36 * 1024 + 7)  # 9 MiB and a bit: two parts
-    ticket = client.post("/api/uploads", headers=BASIC, json={
-        "name": "C:\\\\shoot\\\\A001_C002.MOV", "size": len(data),
-        "content_type": "video/quicktime",
-        "options": {"shot": "sq010/sh0020", "mask_prompts": ["person", "dog"], "stages": []},
-    }).json()  # fmt: skip
+    ticket = client.post(
+        "/api/uploads",
+        headers=BASIC,
+        json={
+            "name": "C:\\\\shoot\\\\A001_C002.MOV",
+            "size": len(data),
+            "content_type": "video/quicktime",
+            "options": {"shot": "sq010/sh0020", "mask_prompts": ["person", "dog"], "stages": []},
+        },
+    ).json()
     assert ticket["key"] == "incoming/A001_C002.MOV"
     assert ticket["part_size"] == 8 * MIB and len(ticket["part_urls"]) == 2
     assert list(services.store.list("incoming/")) == []  # nothing until it completes
@@ -80,10 +87,15 @@ def test_a_plate_uploaded_in_parts_is_claimed_with_its_options(local, tmp_path: 
     # A failed part is sent again on its own; the other part stays.
     assert client.put(ticket["part_urls"][1], content=data[8 * MIB :]).status_code == 200
     options = {"shot": "sq010/sh0020", "mask_prompts": ["person", "dog"], "stages": []}
-    done = client.post(f"/api/uploads/{ticket['upload_id']}/complete", headers=BASIC, json={
-        "key": ticket["key"], "options": options,
-        "parts": [{"number": i + 1, "etag": e} for i, e in enumerate(etags)],
-    }).json()  # fmt: skip
+    done = client.post(
+        f"/api/uploads/{ticket['upload_id']}/complete",
+        headers=BASIC,
+        json={
+            "key": ticket["key"],
+            "options": options,
+            "parts": [{"number": i + 1, "etag": e} for i, e in enumerate(etags)],
+        },
+    ).json()
     assert services.store.get("incoming/A001_C002.MOV").data == data
     sidecar = json.loads(services.store.get("incoming/A001_C002.MOV.json").data)
     assert sidecar == {"shot": "sq010/sh0020", "mask_prompts": ["person", "dog"]}
@@ -122,8 +134,7 @@ def test_a_name_already_in_the_drop_zone_is_never_replaced(local) -> None:  # ty
 
 def test_signed_urls_refuse_tampering(local) -> None:  # type: ignore[no-untyped-def]
     client, services, _ = local
-    ticket = client.post("/api/uploads", headers=BASIC,
-                         json={"name": "p.mov", "size": 4}).json()  # fmt: skip
+    ticket = client.post("/api/uploads", headers=BASIC, json={"name": "p.mov", "size": 4}).json()
     url = ticket["part_urls"][0]
     assert client.put(url.replace("/parts/1", "/parts/2"), content=b"data").status_code == 403
     assert client.put(url.replace("sig=", "sig=0"), content=b"data").status_code == 403
@@ -202,8 +213,9 @@ def test_on_s3_parts_go_straight_to_the_bucket(http_s3_store: S3Store, tmp_path:
     dispatcher = RecordingDispatcher()
     client = TestClient(create_app(services, dispatcher))
     data = b"\x00\x01" * (5 * MIB + 100)  # 10 MiB and a bit: two parts of 8 MiB max
-    ticket = client.post("/api/uploads", headers=BASIC,
-                         json={"name": "plate.mp4", "size": len(data)}).json()  # fmt: skip
+    ticket = client.post(
+        "/api/uploads", headers=BASIC, json={"name": "plate.mp4", "size": len(data)}
+    ).json()
     assert all(
         url.startswith(http_s3_store.client.meta.endpoint_url) for url in ticket["part_urls"]
     )
@@ -214,9 +226,14 @@ def test_on_s3_parts_go_straight_to_the_bucket(http_s3_store: S3Store, tmp_path:
         )
         assert response.status_code == 200
         etags.append(response.headers["etag"])
-    done = client.post(f"/api/uploads/{ticket['upload_id']}/complete", headers=BASIC, json={
-        "key": ticket["key"], "parts": [{"number": i + 1, "etag": e} for i, e in enumerate(etags)],
-    }).json()  # fmt: skip
+    done = client.post(
+        f"/api/uploads/{ticket['upload_id']}/complete",
+        headers=BASIC,
+        json={
+            "key": ticket["key"],
+            "parts": [{"number": i + 1, "etag": e} for i, e in enumerate(etags)],
+        },
+    ).json()
     assert http_s3_store.head("incoming/plate.mp4").size == len(data)
     assert dispatcher.submitted == [done["job_id"]]
 
@@ -227,8 +244,11 @@ def test_scrubber_layers_and_camera_path_of_a_full_job(tmp_path: Path) -> None:
     depth preview and mask, and the camera path has a point per frame."""
     from ingest_service.sample_scene import render_plate
 
-    services = _services(tmp_path, LocalStore(tmp_path / "bucket"),
-                         stages=["probe", "frames", "camera", "depth", "masks"])  # fmt: skip
+    services = _services(
+        tmp_path,
+        LocalStore(tmp_path / "bucket"),
+        stages=["probe", "frames", "camera", "depth", "masks"],
+    )
     client = TestClient(create_app(services, RecordingDispatcher()))
     plate = tmp_path / "mover.mp4"
     render_plate(plate, "dolly", frames=24, width=320, height=180, f=250.0, mover=True)
@@ -240,8 +260,11 @@ def test_scrubber_layers_and_camera_path_of_a_full_job(tmp_path: Path) -> None:
     assert len(job["camera"]["points"]) == 24 and job["camera"]["kind"] == "full"
     assert {p["status"] for p in job["camera"]["points"]} == {"registered"}
     links = client.get(f"/api/jobs/{job_id}/frames/10", headers=BASIC).json()
-    for layer, name in (("frame", "frame.0011.png"), ("depth", "preview.0011.png"),
-                        ("mask", "moving/mask.0011.png")):  # fmt: skip
+    for layer, name in (
+        ("frame", "frame.0011.png"),
+        ("depth", "preview.0011.png"),
+        ("mask", "moving/mask.0011.png"),
+    ):
         assert links[layer] is not None and name in links[layer]
         assert client.get(links[layer]).content[:4] == b"\x89PNG"
 

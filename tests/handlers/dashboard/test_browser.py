@@ -42,9 +42,10 @@ ARTIFACTS = Path(os.environ.get("INGEST_TEST_ARTIFACTS", "test-artifacts"))
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                       reason="needs chromium and chromium-driver (Debian packages)"),
-]  # fmt: skip
+    pytest.mark.skipif(
+        not (CHROMIUM and DRIVER), reason="needs chromium and chromium-driver (Debian packages)"
+    ),
+]
 
 
 def _free_port() -> int:
@@ -55,8 +56,9 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Services, ThreadDispatcher]]:
-    settings = make_settings(tmp_path, stages=["probe", "frames", "camera", "depth", "masks"],
-                             webhook_token=TOKEN)  # fmt: skip
+    settings = make_settings(
+        tmp_path, stages=["probe", "frames", "camera", "depth", "masks"], webhook_token=TOKEN
+    )
     services = Services.build(settings, store=LocalStore(tmp_path / "bucket"))
     dispatcher = ThreadDispatcher(services, workers=1)
     port = _free_port()
@@ -81,18 +83,26 @@ def browser() -> Iterator[object]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM  # type: ignore[assignment]
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 "--window-size=1366,900"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1366,900",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(DRIVER))
     # The dashboard asks for the token as basic auth; send it on every request.
     basic = base64.b64encode(f"artist:{TOKEN}".encode()).decode()
     driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders",
-                           {"headers": {"Authorization": f"Basic {basic}"}})  # fmt: skip
+    driver.execute_cdp_cmd(
+        "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {basic}"}}
+    )
     try:
         yield driver
     finally:
@@ -158,8 +168,11 @@ def test_upload_watch_open_scrub_and_download(
     _wait(lambda: driver.find_elements(By.ID, "dropzone"), 20, "the upload page")  # type: ignore[attr-defined]
     # A file that is not footage is refused before any byte is sent.
     _drop(driver, "#dropzone", not_footage)
-    refused = _wait(lambda: any("not a video file" in t for t in _texts(driver, ".uploads .error")),
-                    10, "the refusal")  # fmt: skip
+    refused = _wait(
+        lambda: any("not a video file" in t for t in _texts(driver, ".uploads .error")),
+        10,
+        "the refusal",
+    )
     assert refused
     assert list(services.store.list("incoming/")) == []
 
@@ -185,8 +198,11 @@ def test_upload_watch_open_scrub_and_download(
     assert boxes == ["probe", "frames", "camera", "depth", "masks"]
     driver.find_element(By.NAME, "shot").send_keys("sq010/sh0100")  # type: ignore[attr-defined]
     _drop(driver, "#dropzone", plate)
-    _wait(lambda: driver.find_elements(By.CSS_SELECTOR, ".uploads a.job-link"), 60,  # type: ignore[attr-defined]
-                 "the upload to complete")  # fmt: skip
+    _wait(
+        lambda: driver.find_elements(By.CSS_SELECTOR, ".uploads a.job-link"),
+        60,  # type: ignore[attr-defined]
+        "the upload to complete",
+    )
     driver.save_screenshot(str(ARTIFACTS / "dashboard-upload.png"))  # type: ignore[attr-defined]
     assert services.store.head("incoming/sh0100_orbit.mp4").size == plate.stat().st_size
     assert calls == [1, 1]  # one part, sent twice: the failure was retried, alone
@@ -215,8 +231,11 @@ def test_upload_watch_open_scrub_and_download(
     slider = driver.find_element(By.ID, "scrub")  # type: ignore[attr-defined]
     slider.send_keys(Keys.END)
     _wait(lambda: driver.find_element(By.ID, "frame-number").text == "24", 10, "frame 24")  # type: ignore[attr-defined]
-    _wait(lambda: frame.get_attribute("src") != first_src
-          and driver.execute_script(loaded, frame), 20, "frame 24's image")  # type: ignore[attr-defined]  # fmt: skip
+    _wait(
+        lambda: frame.get_attribute("src") != first_src and driver.execute_script(loaded, frame),
+        20,
+        "frame 24's image",
+    )  # type: ignore[attr-defined]
     for layer in ("img.depth", "img.mask"):  # depth preview and mask beside the frame
         image = driver.find_element(By.CSS_SELECTOR, layer)  # type: ignore[attr-defined]
         _wait(lambda image=image: driver.execute_script(loaded, image), 20, layer)  # type: ignore[attr-defined]

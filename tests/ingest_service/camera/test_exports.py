@@ -48,10 +48,19 @@ def solution() -> CameraSolution:
         c2w[:3, 3] = [0.3 * i, 1.5, 4 - 0.2 * i]
         status = FrameStatus.INTERPOLATED if i == 4 else FrameStatus.REGISTERED
         frames.append(CameraFrame.of(1001 + i, f"frame.{1001 + i:04d}.png", status, c2w))
-    intrinsics = Intrinsics(model="SIMPLE_RADIAL", params=[800, 480, 270, 0.01],
-                            fx=800, fy=800, cx=480, cy=270)  # fmt: skip
-    return CameraSolution(width=960, height=540, intrinsics=intrinsics, kind=SolveKind.FULL,
-                          frames=frames, reprojection_error_px=0.4, points=3, fps=24.0)  # fmt: skip
+    intrinsics = Intrinsics(
+        model="SIMPLE_RADIAL", params=[800, 480, 270, 0.01], fx=800, fy=800, cx=480, cy=270
+    )
+    return CameraSolution(
+        width=960,
+        height=540,
+        intrinsics=intrinsics,
+        kind=SolveKind.FULL,
+        frames=frames,
+        reprojection_error_px=0.4,
+        points=3,
+        fps=24.0,
+    )
 
 
 def test_camera_json_round_trips(solution: CameraSolution) -> None:
@@ -172,8 +181,15 @@ def test_intrinsics_from_a_lens_hold_it_in_the_smallest_colmap_model() -> None:
 
 def test_intrinsics_refuse_terms_that_contradict_the_params() -> None:
     with pytest.raises(ValidationError, match="k1 disagrees"):
-        Intrinsics(model="SIMPLE_RADIAL", params=[800, 480, 270, 0.01],
-                   fx=800, fy=800, cx=480, cy=270, k1=0.02)  # fmt: skip
+        Intrinsics(
+            model="SIMPLE_RADIAL",
+            params=[800, 480, 270, 0.01],
+            fx=800,
+            fy=800,
+            cx=480,
+            cy=270,
+            k1=0.02,
+        )
 
 
 def test_transforms_json_carries_all_four_terms_when_distorted(solution: CameraSolution) -> None:
@@ -188,10 +204,12 @@ def test_transforms_json_carries_all_four_terms_when_distorted(solution: CameraS
 
 @pytest.mark.parametrize(
     "lens",
-    [Lens(800, 800, 480, 270, k1=-0.1, k2=0.02),
-     Lens(800, 790, 481, 269, k1=-0.1, k2=0.02, p1=0.001, p2=-0.002)],
+    [
+        Lens(800, 800, 480, 270, k1=-0.1, k2=0.02),
+        Lens(800, 790, 481, 269, k1=-0.1, k2=0.02, p1=0.001, p2=-0.002),
+    ],
     ids=["RADIAL", "OPENCV"],
-)  # fmt: skip
+)
 def test_colmap_cameras_hold_the_lens(solution: CameraSolution, tmp_path: Path, lens: Lens) -> None:
     solution.intrinsics = Intrinsics.from_lens(lens)
     xyz = np.array([[0.0, 0, 5], [1, 1, 6], [-1, 0.5, 7]])
@@ -214,8 +232,9 @@ def test_usd_camera_carries_the_lens_and_names_the_st_maps(
     stage = Usd.Stage.Open(str(path))
     prim = stage.GetPrimAtPath("/solve/camera")
     assert UsdGeom.Camera(prim)
-    values = {name: prim.GetAttribute(f"ingest:lens:{name}").Get()
-              for name in ("k1", "k2", "p1", "p2")}  # fmt: skip
+    values = {
+        name: prim.GetAttribute(f"ingest:lens:{name}").Get() for name in ("k1", "k2", "p1", "p2")
+    }
     assert values == {"k1": -0.1, "k2": 0.02, "p1": 0.001, "p2": -0.002}
     assert prim.GetAttribute("ingest:lens:model").Get() == "OPENCV"
     assert list(prim.GetAttribute("ingest:lens:params").Get()) == solution.intrinsics.params

@@ -15,8 +15,9 @@ NAMES = [f"frame.{i:04d}.png" for i in range(1, 9)]
 
 def _model(frames: list[int]) -> pycolmap.Reconstruction:
     model = pycolmap.Reconstruction()
-    camera = pycolmap.Camera(model="SIMPLE_RADIAL", width=160, height=90,
-                             params=[120, 80, 45, 0.01], camera_id=1)  # fmt: skip
+    camera = pycolmap.Camera(
+        model="SIMPLE_RADIAL", width=160, height=90, params=[120, 80, 45, 0.01], camera_id=1
+    )
     model.add_camera_with_trivial_rig(camera)
     for i in frames:
         image = pycolmap.Image(name=NAMES[i], camera_id=1, image_id=i + 1)

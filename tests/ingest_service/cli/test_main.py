@@ -133,8 +133,21 @@ def test_sample_plate_and_schema(workdir: Path, capsys: pytest.CaptureFixture[st
     assert main(["sample-plate", "p.mov", "--seconds", "0.5", "--size", "64x48"]) == EXIT_OK
     assert (workdir / "p.mov").stat().st_size > 0
     assert main(["sample-plate", "p.mov", "--size", "big"]) == EXIT_USAGE
-    assert main(["sample-plate", "room.mp4", "--motion", "dolly", "--seconds", "0.25",
-                 "--size", "96x54"]) == EXIT_OK  # fmt: skip
+    assert (
+        main(
+            [
+                "sample-plate",
+                "room.mp4",
+                "--motion",
+                "dolly",
+                "--seconds",
+                "0.25",
+                "--size",
+                "96x54",
+            ]
+        )
+        == EXIT_OK
+    )
     assert (workdir / "room.mp4").stat().st_size > 0
     capsys.readouterr()
     assert main(["schema"]) == EXIT_OK

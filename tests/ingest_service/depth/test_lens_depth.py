@@ -41,8 +41,9 @@ def _absrel_delta(
         ok = np.isfinite(truth) & (depth > 0)
         # The true cameras are the solve here: depth is in the scene's own units.
         ratio = depth[ok] / truth[ok]
-        scores.append((float(np.mean(np.abs(ratio - 1))),
-                       float(np.mean(np.maximum(ratio, 1 / ratio) < 1.25))))  # fmt: skip
+        scores.append(
+            (float(np.mean(np.abs(ratio - 1))), float(np.mean(np.maximum(ratio, 1 / ratio) < 1.25)))
+        )
     absrel, delta = np.mean(scores, axis=0)
     return float(absrel), float(delta)
 
@@ -95,8 +96,9 @@ def test_a_distorted_plate_through_the_whole_chain(tmp_path: Path) -> None:
     assert services.store.get(f"{prefix}camera/stmap_undistort.exr").data
     scene, scores = Scene(), []
     for i in (4, 12, 20):
-        depth = read_depth_exr(services.store.get(f"{prefix}depth/depth.{i + 1:04d}.exr").data,
-                               tmp_path)  # fmt: skip
+        depth = read_depth_exr(
+            services.store.get(f"{prefix}depth/depth.{i + 1:04d}.exr").data, tmp_path
+        )
         truth = scene.render_with_depth(cams[i], F, W, H)[1]
         ratio = depth / truth
         ratio /= np.median(ratio)  # the solve's scale is its own

@@ -30,8 +30,14 @@ def test_a_prediction_that_cannot_be_aligned_fails_depth_only(
 ) -> None:
     """The tiny random model's output is noise: the solve's points disagree with it, so
     depth fails with the reason, and the frames and camera are still published."""
-    _, record = run_plate(tmp_path, dolly[0], STAGES, models_dir=models_dir,
-                          depth_backend="depth-anything", model_batch_size=5)  # fmt: skip
+    _, record = run_plate(
+        tmp_path,
+        dolly[0],
+        STAGES,
+        models_dir=models_dir,
+        depth_backend="depth-anything",
+        model_batch_size=5,
+    )
     assert record.state is JobState.PUBLISHED
     assert record.stages["camera"].status is StageStatus.DONE
     run = record.stages["depth"]
@@ -66,9 +72,15 @@ def test_affine_distorted_truth_comes_back_metric_and_steady(
         return np.stack(out)
 
     monkeypatch.setattr(DepthAnything, "predict", predict)
-    services, record = run_plate(tmp_path, plate, STAGES, models_dir=models_dir,
-                                 depth_backend="depth-anything", depth_keep_raw=True,
-                                 model_batch_size=5)  # fmt: skip
+    services, record = run_plate(
+        tmp_path,
+        plate,
+        STAGES,
+        models_dir=models_dir,
+        depth_backend="depth-anything",
+        depth_keep_raw=True,
+        model_batch_size=5,
+    )
     run = record.stages["depth"]
     assert run.status is StageStatus.DONE, run.error
     assert run.backend == "depth-anything-v2 (depth-anything-v2-small, float32)"
@@ -77,8 +89,9 @@ def test_affine_distorted_truth_comes_back_metric_and_steady(
     assert [s.name for s in manifest.sequences][1:] == ["depth", "preview", "confidence", "raw"]
     alignment = manifest.stages["depth"].details["alignment"]
     assert alignment["frames_fitted"] == 24 and alignment["median_points"] > 50
-    raw = read_depth_exr(services.store.get(f"{record.output_prefix}depth/raw.0007.exr").data,
-                         tmp_path)  # fmt: skip
+    raw = read_depth_exr(
+        services.store.get(f"{record.output_prefix}depth/raw.0007.exr").data, tmp_path
+    )
     a, b = distort[6]
     assert np.allclose(raw, a / truth[6] + b, rtol=1e-3)  # the model's own output, unaligned
     ratios, absrels = [], []

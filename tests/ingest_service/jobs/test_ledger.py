@@ -16,6 +16,7 @@ from ingest_service.jobs.record import ErrorInfo, JobOptions, JobRecord
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import JobState
 from storage import ObjectStore
+from tests.race import race
 
 OPTIONS = JobOptions(
     stages=["probe"],
@@ -64,19 +65,7 @@ def test_first_claim_wins_and_duplicates_see_the_job(ledger: JobLedger) -> None:
 
 
 def test_concurrent_claimers_of_one_object_exactly_one_wins(racing_ledger: JobLedger) -> None:
-    ledger = racing_ledger
-    results: list[bool] = []
-    barrier = threading.Barrier(10)
-
-    def claim() -> None:
-        barrier.wait()
-        results.append(ledger.claim(REF, OPTIONS, max_attempts=3).claimed)
-
-    threads = [threading.Thread(target=claim) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(10, lambda n: racing_ledger.claim(REF, OPTIONS, max_attempts=3).claimed)
     assert sorted(results) == [False] * 9 + [True]
 
 
@@ -84,18 +73,12 @@ def test_concurrent_acquirers_exactly_one_runs(racing_ledger: JobLedger) -> None
     ledger = racing_ledger
     job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
     owners: list[str] = []
-    barrier = threading.Barrier(6)
 
     def acquire(n: int) -> None:
-        barrier.wait()
         with contextlib.suppress(JobLeaseHeldError):
             owners.append(ledger.acquire(job_id, owner=f"w{n}", lease_s=60).owner)
 
-    threads = [threading.Thread(target=acquire, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    race(6, acquire)
     assert len(owners) == 1
     record = ledger.get(job_id)
     assert record.lease is not None and record.lease.owner == owners[0]
@@ -242,8 +225,9 @@ def test_the_index_lists_jobs_newest_first_without_reading_them(
         ref = REF.model_copy(update={"key": f"incoming/sh{n}.mov", "etag": f"e{n}"})
         ids.append(ledger.claim(ref, OPTIONS, max_attempts=3).record.job_id)
         clock.advance(1.5)
-    ledger.claim(REF.model_copy(update={"key": "incoming/sh0.mov", "etag": "e0"}), OPTIONS,
-                 max_attempts=3)  # a duplicate adds nothing  # fmt: skip
+    ledger.claim(
+        REF.model_copy(update={"key": "incoming/sh0.mov", "etag": "e0"}), OPTIONS, max_attempts=3
+    )  # a duplicate adds nothing
     assert list(ledger.newest()) == ids[::-1]
 
 
@@ -266,17 +250,12 @@ def test_concurrent_delivery_records_are_all_kept(racing_ledger: JobLedger) -> N
     from ingest_service.jobs.record import Delivery
 
     job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
-    barrier = threading.Barrier(6)
 
     def append(n: int) -> None:
-        barrier.wait()
-        delivery = Delivery(channel="log", target=f"t{n}", event="job.published", ok=True,
-                            attempts=1)  # fmt: skip
+        delivery = Delivery(
+            channel="log", target=f"t{n}", event="job.published", ok=True, attempts=1
+        )
         ledger.append_deliveries(job_id, [delivery])
 
-    threads = [threading.Thread(target=append, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    race(6, append)
     assert sorted(d.target for d in ledger.get(job_id).deliveries) == [f"t{n}" for n in range(6)]

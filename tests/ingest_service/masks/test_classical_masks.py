@@ -29,8 +29,10 @@ def test_true_depth_and_cameras_explain_everything_but_the_mover() -> None:
         image, depth, moving = scene.render_all(c2w, F, W, H, i)
         views.append(MotionView(gray(image[..., ::-1]), depth.astype(np.float32), K, c2w))
         truth.append(moving)
-    raws = [clean(raw_motion(v, [views[j] for j in (i - STEP, i + STEP) if 0 <= j < 16]))
-            for i, v in enumerate(views)]  # fmt: skip
+    raws = [
+        clean(raw_motion(v, [views[j] for j in (i - STEP, i + STEP) if 0 <= j < 16]))
+        for i, v in enumerate(views)
+    ]
     scores = [iou(temporal(raws[i - 1], raws[i], raws[i + 1]), truth[i]) for i in range(4, 12)]
     assert np.mean(scores) > 0.7, scores
 

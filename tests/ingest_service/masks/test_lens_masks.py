@@ -28,8 +28,9 @@ def _masks(plate: LensPlate) -> tuple[StageOutput, list[float]]:
     scores = []
     for i in range(3, 21):
         key = f"{plate.ctx.output_prefix}masks/moving/mask.{i + 1:04d}.png"
-        mask = cv2.imdecode(np.frombuffer(plate.ctx.store.get(key).data, np.uint8),
-                            cv2.IMREAD_UNCHANGED)  # fmt: skip
+        mask = cv2.imdecode(
+            np.frombuffer(plate.ctx.store.get(key).data, np.uint8), cv2.IMREAD_UNCHANGED
+        )
         assert mask.shape == (H, W) and set(np.unique(mask)) <= {0, 255}
         scores.append(iou(mask == 255, plate.moving[i]))
     return output, scores
@@ -42,8 +43,9 @@ def test_moving_object_masks_line_up_with_a_distorted_plate(tmp_path: Path) -> N
     assert output.parameters["undistorted_to_measure"] is True
     assert np.mean(scores) > 0.7, [round(s, 2) for s in scores]
     # A camera blind to the lens explains the static scene badly away from the centre.
-    blind = lens_job(tmp_path / "blind", STRONG_BARREL, claimed=Lens(F, F, W / 2, H / 2),
-                     mover=True)  # fmt: skip
+    blind = lens_job(
+        tmp_path / "blind", STRONG_BARREL, claimed=Lens(F, F, W / 2, H / 2), mover=True
+    )
     blind_output, blind_scores = _masks(blind)
     assert blind_output.parameters["undistorted_to_measure"] is False
     assert np.mean(blind_scores) < np.mean(scores) - 0.15

@@ -66,10 +66,17 @@ def test_chunks_stitch_into_one_id_per_object_across_seams(tmp_path: Path) -> No
         return MaskWriter(store, "out/masks/", first=1001, count=25, width=80, height=60)
 
     chunks = [
-        track_chunk(model, lambda i: np.full((60, 80, 3), i, np.uint8), labels,  # type: ignore[arg-type]
-                    plan, 3, writer(), "work/")
+        track_chunk(
+            model,
+            lambda i: np.full((60, 80, 3), i, np.uint8),
+            labels,  # type: ignore[arg-type]
+            plan,
+            3,
+            writer(),
+            "work/",
+        )
         for plan in chunk_plan(25, 10, 3)
-    ]  # fmt: skip
+    ]
     assert model.sessions == 4
     final = writer()
     instances = finalize(chunks, store, final, labels, "work/")
@@ -92,8 +99,9 @@ def test_stitcher_needs_overlap_and_the_same_prompt() -> None:
     assert stitcher.plate_id(7) == 1 and stitcher.plate_id(8) == 2
     previous = {5: {1: _disc(20, 20), 2: _disc(60, 40)}}
     current = {5: {30: _disc(21, 20), 31: _disc(60, 40), 32: _disc(61, 40)}}
-    stitcher.new_chunk(previous, current, {30: "person", 31: "car", 32: "person"},
-                       {1: "person", 2: "person"})  # fmt: skip
+    stitcher.new_chunk(
+        previous, current, {30: "person", 31: "car", 32: "person"}, {1: "person", 2: "person"}
+    )
     assert stitcher.plate_id(30) == 1
     assert stitcher.plate_id(32) == 2  # same prompt and place as 2; 31 is a car
     assert stitcher.plate_id(31) == 3
@@ -112,10 +120,15 @@ def test_sam3_stage_publishes_a_combined_and_per_instance_sequences(
 ) -> None:
     plate = make_plate(tmp_path / "plate.mov", seconds=0.5, width=96, height=64)  # 12 frames
     services, record = run_plate(
-        tmp_path, plate, ["probe", "frames", "masks"], models_dir=models_dir,
-        masks_backend="sam3", mask_prompts=["person", "red car"], masks_chunk_frames=8,
+        tmp_path,
+        plate,
+        ["probe", "frames", "masks"],
+        models_dir=models_dir,
+        masks_backend="sam3",
+        mask_prompts=["person", "red car"],
+        masks_chunk_frames=8,
         masks_chunk_overlap=2,
-    )  # fmt: skip
+    )
     assert record.state is JobState.PUBLISHED
     run = record.stages["masks"]
     assert run.status is StageStatus.DONE, run.error
@@ -132,8 +145,10 @@ def test_sam3_stage_publishes_a_combined_and_per_instance_sequences(
     for name in instances:  # every instance sequence covers the whole range
         assert names[name].count == 12
     prefix = record.output_prefix
-    combined = cv2.imdecode(np.frombuffer(services.store.get(
-        f"{prefix}masks/person/mask.0005.png").data, np.uint8), cv2.IMREAD_UNCHANGED)  # fmt: skip
+    combined = cv2.imdecode(
+        np.frombuffer(services.store.get(f"{prefix}masks/person/mask.0005.png").data, np.uint8),
+        cv2.IMREAD_UNCHANGED,
+    )
     assert combined.shape == (64, 96) and combined.dtype == np.uint8
     union = np.zeros_like(combined, dtype=bool)
     for name in instances:

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import threading
-
 from ingest_service.jobs.layout import BucketLayout
 from ingest_service.publish.versions import allocate_version
 from storage import ObjectStore
+from tests.race import race
 
 PREFIX = BucketLayout()
 
@@ -27,17 +26,5 @@ def test_nested_shot_folders_do_not_count(store: ObjectStore) -> None:
 
 
 def test_concurrent_jobs_get_distinct_versions(racing_store: ObjectStore) -> None:
-    store = racing_store
-    got: list[str] = []
-    barrier = threading.Barrier(5)
-
-    def allocate(n: int) -> None:
-        barrier.wait()
-        got.append(allocate_version(store, PREFIX, "sh", f"job-{n}"))
-
-    threads = [threading.Thread(target=allocate, args=(n,)) for n in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    got = race(5, lambda n: allocate_version(racing_store, PREFIX, "sh", f"job-{n}"))
     assert sorted(got) == ["v001", "v002", "v003", "v004", "v005"]

@@ -19,9 +19,15 @@ def _put_plate(services: Services, plates: Plates, key: str) -> None:
 def test_sidecar_beside_the_plate_shapes_its_job(services: Services, plates: Plates) -> None:
     services.store.put(
         "incoming/A001C003.mov.json",
-        json.dumps({"shot": "sq010/sh0040", "frame_range": {"first": 5, "last": 14},
-                    "first_frame": 1001, "frame_format": "jpeg"}).encode(),
-    )  # fmt: skip
+        json.dumps(
+            {
+                "shot": "sq010/sh0040",
+                "frame_range": {"first": 5, "last": 14},
+                "first_frame": 1001,
+                "frame_format": "jpeg",
+            }
+        ).encode(),
+    )
     _put_plate(services, plates, "incoming/A001C003.mov")
     claim = claim_plate(services, ref_for_key(services.store, "incoming/A001C003.mov"))
     record = pipeline.run(claim.record.job_id, services)
