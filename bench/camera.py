@@ -1,6 +1,6 @@
 """Camera solve: ours against two pycolmap baselines on the named benchmark plates.
 
-Every plate of `ingest_service.sample_scene.PLATES` (dolly, orbit, handheld, walk, long and
+Every plate of `ingest_service.samples.scene.PLATES` (dolly, orbit, handheld, walk, long and
 wide lenses, pan with a little travel, locked-off, a close mover) is rendered with its true
 cameras and lens, encoded to H.264 like a real plate and decoded to PNG frames with FFmpeg, so
 that all three solvers see the same compressed frames:
@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 from ingest_service.camera.lens import Lens
 from ingest_service.camera.solve import SolveSettings, solve
 from ingest_service.errors import CameraSolveError
-from ingest_service.sample_plate import ffmpeg_exe
-from ingest_service.sample_scene import PLATES, PlateSpec, PlateTruth, render_plate_spec
+from ingest_service.samples.plate import ffmpeg_exe
+from ingest_service.samples.scene import PLATES, PlateSpec, PlateTruth, render_plate_spec
 from tests.camera_eval import distortion_map_error_px, score
 
 SOLVERS = {

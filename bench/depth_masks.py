@@ -59,7 +59,7 @@ def classical(frames: int, width: int, height: int) -> list[dict[str, Any]]:
     import cv2
 
     from ingest_service.depth.writers import read_depth_exr
-    from ingest_service.sample_scene import Scene, render_plate
+    from ingest_service.samples.scene import Scene, render_plate
     from tests.jobs import run_plate
 
     focal = 0.78 * width

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ingest_service.sample_plate import ffmpeg_exe, make_plate
+from ingest_service.samples.plate import ffmpeg_exe, make_plate
 
 CHILD = """
 import json, sys, time

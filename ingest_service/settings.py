@@ -34,9 +34,9 @@ class Settings(BaseSettings, JobDefaults):
     store: str = "bucket"
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
-    incoming_prefix: str = "incoming/"
-    published_prefix: str = "published/"
-    state_prefix: str = ".ingest/"
+    incoming_prefix: str = BucketLayout.incoming
+    published_prefix: str = BucketLayout.published
+    state_prefix: str = BucketLayout.state
 
     # What runs, and how: the job options (`JobDefaults`) are settings too; these are
     # this machine's own.

@@ -39,7 +39,7 @@ from ingest_service.jobs.results import (
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import StageStatus
 from ingest_service.publish.outputs import put_output, sequence_info
-from ingest_service.sample_scene import Scene, motion
+from ingest_service.samples.scene import Scene, motion
 from ingest_service.stages.base import StageContext, StageOutput
 from storage import LocalStore
 from tests.conftest import make_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from ingest_service.sample_plate import make_plate, remux
+from ingest_service.samples.plate import make_plate, remux
 
 
 class Plates:

@@ -27,8 +27,8 @@ from ingest_service.progress import Progress
 from ingest_service.publish.manifest import manifest_json_schema
 from ingest_service.run import pipeline
 from ingest_service.run.intake import claim_plate, options_for
-from ingest_service.sample_plate import CODECS, make_plate
-from ingest_service.sample_scene import MOTIONS, render_plate
+from ingest_service.samples.plate import CODECS, make_plate
+from ingest_service.samples.scene import MOTIONS, render_plate
 from ingest_service.services import Services
 from ingest_service.settings import load_settings
 from storage import StorageError

@@ -112,14 +112,11 @@ class JobLedger:
         assert stored.value is not None
         return ClaimResult(claimed=stored.written, record=stored.value)
 
-    def load(self, job_id: str) -> tuple[JobRecord, str]:
-        stored = conditional.read(self.store, self.key(job_id), RECORD_CODEC)
-        if stored.value is None or stored.etag is None:
-            raise JobNotFoundError(f"no job {job_id}")
-        return stored.value, stored.etag
-
     def get(self, job_id: str) -> JobRecord:
-        return self.load(job_id)[0]
+        record = conditional.read(self.store, self.key(job_id), RECORD_CODEC).value
+        if record is None:
+            raise JobNotFoundError(f"no job {job_id}")
+        return record
 
     def list(self) -> Iterator[JobRecord]:
         for job_id in self.ids():

@@ -11,7 +11,7 @@ import pytest
 from ingest_service.cli.plates import ref_for_local_file
 from ingest_service.jobs.record import JobRecord
 from ingest_service.run.intake import claim_plate
-from ingest_service.sample_plate import make_plate
+from ingest_service.samples.plate import make_plate
 from ingest_service.services import Services
 from ingest_service.settings import load_settings
 from storage import S3Store
@@ -158,7 +158,7 @@ def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
     per-frame scale and shift, so the result can be checked."""
     from ingest_service.depth.writers import read_depth_exr
     from ingest_service.models.depth_anything import DepthAnything
-    from ingest_service.sample_scene import Scene, render_plate
+    from ingest_service.samples.scene import Scene, render_plate
 
     width, height, focal = 320, 180, 250.0
     plate = tmp_path / "dolly.mp4"

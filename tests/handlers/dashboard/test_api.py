@@ -242,7 +242,7 @@ def test_on_s3_parts_go_straight_to_the_bucket(http_s3_store: S3Store, tmp_path:
 def test_scrubber_layers_and_camera_path_of_a_full_job(tmp_path: Path) -> None:
     """A plate with a moving box through camera, depth and masks: each frame has its
     depth preview and mask, and the camera path has a point per frame."""
-    from ingest_service.sample_scene import render_plate
+    from ingest_service.samples.scene import render_plate
 
     services = _services(
         tmp_path,

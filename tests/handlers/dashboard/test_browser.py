@@ -28,7 +28,7 @@ from ingest_service.jobs.states import JobState
 from ingest_service.notify.verdict import Review
 from ingest_service.run.intake import claim_plate
 from ingest_service.run.threads import ThreadDispatcher
-from ingest_service.sample_scene import render_plate
+from ingest_service.samples.scene import render_plate
 from ingest_service.services import Services
 from storage import LocalStore
 from tests.conftest import make_settings

@@ -14,8 +14,8 @@ from ingest_service.camera.solution import CameraSolution, FrameStatus, SolveKin
 from ingest_service.jobs.record import JobRecord
 from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.publish.manifest import Manifest
-from ingest_service.sample_plate import make_plate
-from ingest_service.sample_scene import render_plate
+from ingest_service.samples.plate import make_plate
+from ingest_service.samples.scene import render_plate
 from ingest_service.services import Services
 from tests.camera_eval import distortion_map_error_px, score
 from tests.jobs import run_plate

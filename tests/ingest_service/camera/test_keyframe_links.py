@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 
 from ingest_service.camera.keyframe_links import describe, far_pairs, link
-from ingest_service.sample_scene import Scene, motion
+from ingest_service.samples.scene import Scene, motion
 
 W, H, F = 480, 270, 380.0
 

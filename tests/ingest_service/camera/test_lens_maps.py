@@ -8,7 +8,7 @@ import pytest
 
 from ingest_service.camera.lens import Lens
 from ingest_service.camera.lens_maps import PlateLens
-from ingest_service.sample_scene import Scene, motion
+from ingest_service.samples.scene import Scene, motion
 from tests.lens_plates import F, H, W
 
 BARREL = Lens(F, F, W / 2, H / 2, k1=-0.15, k2=0.03)

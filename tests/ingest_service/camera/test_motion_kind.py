@@ -9,7 +9,7 @@ import pytest
 from ingest_service.camera.keyframes import KeyframeSettings, select_keyframes
 from ingest_service.camera.motion_kind import classify
 from ingest_service.camera.solution import SolveKind
-from ingest_service.sample_scene import motion
+from ingest_service.samples.scene import motion
 from tests.ingest_service.camera.synthetic_tracks import project, scene_points
 
 F = 1000.0

@@ -8,7 +8,7 @@ import cv2
 import pytest
 
 from ingest_service.camera.solve import SolveSettings, solve
-from ingest_service.sample_scene import Scene, motion
+from ingest_service.samples.scene import Scene, motion
 
 W, H, F = 320, 180, 250.0
 

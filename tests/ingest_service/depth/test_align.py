@@ -14,7 +14,7 @@ from ingest_service.depth.align import (
     visible_points,
 )
 from ingest_service.errors import DepthUnavailableError
-from ingest_service.sample_scene import Scene, motion
+from ingest_service.samples.scene import Scene, motion
 
 
 def test_fit_recovers_scale_and_shift_despite_outliers() -> None:

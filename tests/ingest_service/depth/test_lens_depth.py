@@ -14,7 +14,7 @@ from ingest_service.camera.solution import CameraSolution
 from ingest_service.depth.writers import read_depth_exr
 from ingest_service.jobs.results import DepthResult, OutputFile
 from ingest_service.jobs.states import StageStatus
-from ingest_service.sample_scene import Scene, render_plate
+from ingest_service.samples.scene import Scene, render_plate
 from ingest_service.stages import depth as depth_stage
 from ingest_service.stages.base import StageOutput
 from tests.jobs import run_plate

@@ -11,7 +11,7 @@ from ingest_service.depth.writers import read_depth_exr
 from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.models.depth_anything import DepthAnything
 from ingest_service.publish.manifest import Manifest
-from ingest_service.sample_scene import Scene, render_plate
+from ingest_service.samples.scene import Scene, render_plate
 from tests.jobs import run_plate
 
 W, H, F = 320, 180, 250.0

@@ -11,7 +11,7 @@ import pytest
 from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.masks.motion import STEP, MotionView, clean, gray, raw_motion, temporal
 from ingest_service.publish.manifest import Manifest
-from ingest_service.sample_scene import Scene, motion, render_plate
+from ingest_service.samples.scene import Scene, motion, render_plate
 from tests.jobs import run_plate
 
 W, H, F = 320, 180, 250.0

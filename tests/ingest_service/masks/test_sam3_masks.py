@@ -15,7 +15,7 @@ from ingest_service.masks.writer import MaskWriter, label_for
 from ingest_service.models.runtime import Runtime
 from ingest_service.models.sam3_video import Instance
 from ingest_service.publish.manifest import Manifest
-from ingest_service.sample_plate import make_plate
+from ingest_service.samples.plate import make_plate
 from storage import LocalStore
 from tests.jobs import run_plate
 

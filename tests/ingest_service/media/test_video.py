@@ -10,7 +10,7 @@ import pytest
 
 from ingest_service.errors import FramesDecodeError, SourceNotVideoError
 from ingest_service.media.video import decode_frames, describe, open_video
-from ingest_service.sample_plate import _run, ffmpeg_exe
+from ingest_service.samples.plate import _run, ffmpeg_exe
 from tests.plates import Plates
 
 

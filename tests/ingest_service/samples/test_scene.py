@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ingest_service.camera.lens import Lens
-from ingest_service.sample_scene import (
+from ingest_service.samples.scene import (
     MOTIONS,
     PLATES,
     Scene,

@@ -21,7 +21,7 @@ import numpy as np
 
 from ingest_service.camera.geometry import matrix_from_nuke_zxy
 from ingest_service.camera.lens import Lens
-from ingest_service.sample_plate import ffmpeg_exe
+from ingest_service.samples.plate import ffmpeg_exe
 
 TEXTURE = 1024
 
