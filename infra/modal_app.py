@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import modal
 
-from ingest_service.stages.order import StageName
+from ingest_service.jobs.states import StageName
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -48,6 +48,7 @@ OUR_FILES = ~modal.FilePatternMatcher("**/*.py", "**/dashboard/static/*")
 app = modal.App(APP_NAME)
 
 # --- Images: one base and one set of pins; each image adds only what it needs ------------
+# The pins are tables, packed by hand (one name a line would read worse).
 WEB_PINS = (
     "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3", "boto3==1.43.11",
     "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",

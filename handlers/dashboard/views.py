@@ -32,7 +32,7 @@ from ingest_service.jobs.results import (
     MasksResult,
     ProbeResult,
 )
-from ingest_service.jobs.states import JobState
+from ingest_service.jobs.states import JobState, StageName
 from ingest_service.notify.verdict import camera_result, camera_verdict
 from ingest_service.stages.order import planned
 from storage import ObjectNotFoundError, ObjectStore
@@ -86,8 +86,8 @@ def summary(record: JobRecord) -> JobSummary:
 
 
 def detail(record: JobRecord, store: ObjectStore, link: Link) -> JobDetail:
-    probe = _result(record, "probe", ProbeResult)
-    frames = _result(record, "frames", FramesResult)
+    probe = record.result(StageName.PROBE, ProbeResult)
+    frames = record.result(StageName.FRAMES, FramesResult)
     ref = record.source
     found: dict[str, Any] = {}
     if probe:
@@ -154,8 +154,8 @@ def _link(key: str | None, link: Link) -> SignedLink | None:
 
 
 def _layers(record: JobRecord) -> Layers:
-    depth = _result(record, "depth", DepthResult)
-    masks = _result(record, "masks", MasksResult)
+    depth = record.result(StageName.DEPTH, DepthResult)
+    masks = record.result(StageName.MASKS, MasksResult)
     return Layers(
         depth="preview" if depth else None,
         mask=masks.labels[0].label if masks and masks.labels else None,
@@ -165,15 +165,15 @@ def _layers(record: JobRecord) -> Layers:
 def frame_links(record: JobRecord, index: int, link: Link) -> FrameLinks:
     """URLs of frame `index` (0-based) and its depth preview and mask, where they exist."""
     out = FrameLinks()
-    frames = _result(record, "frames", FramesResult)
+    frames = record.result(StageName.FRAMES, FramesResult)
     if frames is None:
         return out
     number = frames.sequence.frame_range.first + index
     out.frame = _frame_key(frames.files, number, link)
-    depth = _result(record, "depth", DepthResult)
+    depth = record.result(StageName.DEPTH, DepthResult)
     if depth:
         out.depth = _frame_key([f for f in depth.files if f.role == "preview"], number, link)
-    masks = _result(record, "masks", MasksResult)
+    masks = record.result(StageName.MASKS, MasksResult)
     if masks and masks.labels:
         combined = masks.labels[0].combined.prefix + "mask."
         out.mask = _frame_key([f for f in masks.files if f.key.startswith(combined)], number, link)
@@ -189,7 +189,7 @@ def _frame_key(files: list[Any], number: int, link: Link) -> str | None:
 
 def camera_path(record: JobRecord, store: ObjectStore) -> CameraPath | None:
     """Camera centres per frame from camera.json, for the top and side plots."""
-    camera = _result(record, "camera", CameraResult)
+    camera = record.result(StageName.CAMERA, CameraResult)
     if camera is None:
         return None
     key = next((f.key for f in camera.files if f.key.endswith("/camera.json")), None)
@@ -206,8 +206,3 @@ def camera_path(record: JobRecord, store: ObjectStore) -> CameraPath | None:
             PathPoint(frame=frame["frame"], x=m[0][3], y=m[1][3], z=m[2][3], status=frame["status"])
         )
     return CameraPath(kind=doc.get("kind"), points=points)
-
-
-def _result(record: JobRecord, name: str, kind: type[Any]) -> Any:
-    run = record.stages.get(name)
-    return run.result if run is not None and isinstance(run.result, kind) else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -12,6 +12,8 @@ from ingest_service.jobs.results import StageResult
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import JobState, StageStatus
 from storage import Codec
+
+R = TypeVar("R")
 
 
 def utcnow() -> datetime:
@@ -88,6 +90,13 @@ class JobRecord(BaseModel):
 
     def to_json(self) -> bytes:
         return self.model_dump_json(indent=1).encode("utf-8")
+
+    def result(self, name: str, kind: type[R]) -> R | None:
+        """The result stage `name` recorded, if it recorded one of this kind."""
+        run = self.stages.get(name)
+        if run is not None and isinstance(run.result, kind):
+            return run.result
+        return None
 
     def stage_done(self, name: str) -> bool:
         run = self.stages.get(name)

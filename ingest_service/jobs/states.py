@@ -14,6 +14,16 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
+class StageName(StrEnum):
+    """The built-in stages, in the order they run."""
+
+    PROBE = "probe"
+    FRAMES = "frames"
+    CAMERA = "camera"
+    DEPTH = "depth"
+    MASKS = "masks"
+
+
 class StageStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,10 +20,9 @@ from ingest_service.jobs.results import (
     Rational,
     SequenceInfo,
 )
-from ingest_service.jobs.states import StageStatus
+from ingest_service.jobs.states import StageName, StageStatus
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"
-T = TypeVar("T")
 
 
 class ManifestSource(BaseModel):
@@ -98,8 +97,8 @@ class Manifest(BaseModel):
 
 
 def build_manifest(record: JobRecord, *, pricing: Pricing) -> Manifest:
-    probe = _result(record, "probe", ProbeResult)
-    frames = _result(record, "frames", FramesResult)
+    probe = record.result(StageName.PROBE, ProbeResult)
+    frames = record.result(StageName.FRAMES, FramesResult)
     if not (record.shot and record.version and record.output_prefix):
         raise JobStateError("a manifest needs the job's output folder", state=record.state)
     stages = {
@@ -167,13 +166,6 @@ def manifest_json_schema() -> str:
     schema["$id"] = f"https://ingest-service.dev/schemas/manifest-{SCHEMA_VERSION}.json"
     schema["title"] = "ingest-service manifest"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-
-def _result(record: JobRecord, name: str, kind: type[T]) -> T | None:
-    run = record.stages.get(name)
-    if run is not None and isinstance(run.result, kind):
-        return run.result
-    return None
 
 
 def _package_version() -> str:

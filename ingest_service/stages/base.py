@@ -50,10 +50,10 @@ class StageContext:
     fanout: Fanout | None = None  # None: model chunks run here, one after another
 
     def result(self, name: str, kind: type[R]) -> R:
-        run = self.job.stages.get(name)
-        if run is None or not isinstance(run.result, kind):
+        result = self.job.result(name, kind)
+        if result is None:
             raise StageDependencyError(f"stage needs the {name} stage's result, which is missing")
-        return run.result
+        return result
 
     @property
     def source_name(self) -> str:

@@ -7,21 +7,10 @@ stages themselves need, so the requirements live here and the stage table uses t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 
 from ingest_service.errors import StageUnknownError
 from ingest_service.jobs.options import JobOptions, MasksBackend
-
-
-class StageName(StrEnum):
-    """The built-in stages, in the order they run."""
-
-    PROBE = "probe"
-    FRAMES = "frames"
-    CAMERA = "camera"
-    DEPTH = "depth"
-    MASKS = "masks"
-
+from ingest_service.jobs.states import StageName
 
 ORDER = tuple(StageName)
 _NEEDS: dict[StageName, tuple[StageName, ...]] = {

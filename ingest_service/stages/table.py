@@ -9,9 +9,10 @@ the frames.
 from __future__ import annotations
 
 from ingest_service.jobs.options import JobOptions
+from ingest_service.jobs.states import StageName
 from ingest_service.stages import camera, depth, frames, masks, probe
 from ingest_service.stages.base import StageSpec
-from ingest_service.stages.order import StageName, needs, resolve
+from ingest_service.stages.order import needs, resolve
 
 STAGES: tuple[StageSpec, ...] = (
     StageSpec(StageName.PROBE, probe.run),
