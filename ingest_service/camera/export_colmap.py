@@ -19,8 +19,9 @@ def colmap_text(solution: CameraSolution, xyz: np.ndarray, rgb: np.ndarray) -> d
         "# Camera list with one line of data per camera:\n"
         "#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]\n"
         f"1 {k.model} {solution.width} {solution.height} "
-        + " ".join(f"{p:.12g}" for p in k.params) + "\n"
-    )  # fmt: skip
+        + " ".join(f"{p:.12g}" for p in k.params)
+        + "\n"
+    )
     images = [
         "# Image list with two lines of data per image:\n",
         "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME\n",

@@ -67,18 +67,38 @@ def _lens_attributes(prim: Usd.Prim, solution: CameraSolution) -> None:
         attr.SetDocumentation(doc)
 
     add("model", Sdf.ValueTypeNames.Token, k.model, "COLMAP camera model of the solve")
-    add("params", Sdf.ValueTypeNames.DoubleArray, Vt.DoubleArray(k.params),
-        "the model's parameters in COLMAP's order; focal lengths and centre in pixels")  # fmt: skip
-    add("resolution", Sdf.ValueTypeNames.Int2, Gf.Vec2i(solution.width, solution.height),
-        "the image size in pixels the params are for")  # fmt: skip
+    add(
+        "params",
+        Sdf.ValueTypeNames.DoubleArray,
+        Vt.DoubleArray(k.params),
+        "the model's parameters in COLMAP's order; focal lengths and centre in pixels",
+    )
+    add(
+        "resolution",
+        Sdf.ValueTypeNames.Int2,
+        Gf.Vec2i(solution.width, solution.height),
+        "the image size in pixels the params are for",
+    )
     for term in DISTORTION_TERMS:
-        add(term, Sdf.ValueTypeNames.Double, getattr(k, term),
-            "Brown-Conrady distortion term, OpenCV/COLMAP convention")  # fmt: skip
+        add(
+            term,
+            Sdf.ValueTypeNames.Double,
+            getattr(k, term),
+            "Brown-Conrady distortion term, OpenCV/COLMAP convention",
+        )
     if k.lens.distorted:
-        add("stmapUndistort", Sdf.ValueTypeNames.Asset, Sdf.AssetPath(f"./{STMAP_UNDISTORT}"),
-            "Nuke ST-map: the plate to the undistorted (pinhole) image")  # fmt: skip
-        add("stmapRedistort", Sdf.ValueTypeNames.Asset, Sdf.AssetPath(f"./{STMAP_REDISTORT}"),
-            "Nuke ST-map: an undistorted render to the plate's lens")  # fmt: skip
+        add(
+            "stmapUndistort",
+            Sdf.ValueTypeNames.Asset,
+            Sdf.AssetPath(f"./{STMAP_UNDISTORT}"),
+            "Nuke ST-map: the plate to the undistorted (pinhole) image",
+        )
+        add(
+            "stmapRedistort",
+            Sdf.ValueTypeNames.Asset,
+            Sdf.AssetPath(f"./{STMAP_REDISTORT}"),
+            "Nuke ST-map: an undistorted render to the plate's lens",
+        )
 
 
 def read_usda_camera(data: bytes) -> tuple[dict[int, np.ndarray], float, float]:

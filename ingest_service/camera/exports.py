@@ -20,9 +20,13 @@ def transforms_json(solution: CameraSolution, frames_dir: str = "../frames") -> 
     k = solution.intrinsics
     doc: dict[str, Any] = {
         "camera_model": "OPENCV" if k.lens.distorted else "PINHOLE",
-        "fl_x": k.fx, "fl_y": k.fy, "cx": k.cx, "cy": k.cy,
-        "w": solution.width, "h": solution.height,
-    }  # fmt: skip
+        "fl_x": k.fx,
+        "fl_y": k.fy,
+        "cx": k.cx,
+        "cy": k.cy,
+        "w": solution.width,
+        "h": solution.height,
+    }
     if k.lens.distorted:
         doc.update(k1=k.k1, k2=k.k2, p1=k.p1, p2=k.p2)
     doc["frames"] = [
@@ -60,14 +64,40 @@ def camera_csv(solution: CameraSolution) -> bytes:
     """One row per frame: status, camera centre, camera-to-world quaternion (OpenCV axes)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["frame", "image", "status", "tx", "ty", "tz", "qw", "qx", "qy", "qz",
-                     "fx", "fy", "cx", "cy"])  # fmt: skip
+    writer.writerow(
+        [
+            "frame",
+            "image",
+            "status",
+            "tx",
+            "ty",
+            "tz",
+            "qw",
+            "qx",
+            "qy",
+            "qz",
+            "fx",
+            "fy",
+            "cx",
+            "cy",
+        ]
+    )
     k = solution.intrinsics
     for f in solution.frames:
         c2w = f.c2w
-        writer.writerow([f.frame, f.image, f.status, *(f"{v:.9g}" for v in c2w[:3, 3]),
-                         *(f"{v:.9g}" for v in matrix_to_quat(c2w[:3, :3])),
-                         k.fx, k.fy, k.cx, k.cy])  # fmt: skip
+        writer.writerow(
+            [
+                f.frame,
+                f.image,
+                f.status,
+                *(f"{v:.9g}" for v in c2w[:3, 3]),
+                *(f"{v:.9g}" for v in matrix_to_quat(c2w[:3, :3])),
+                k.fx,
+                k.fy,
+                k.cx,
+                k.cy,
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -79,8 +109,9 @@ def points_ply(xyz: np.ndarray, rgb: np.ndarray) -> bytes:
         "property float x\nproperty float y\nproperty float z\n"
         "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n"
     ).encode()
-    record = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"),
-                       ("r", "u1"), ("g", "u1"), ("b", "u1")])  # fmt: skip
+    record = np.dtype(
+        [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("r", "u1"), ("g", "u1"), ("b", "u1")]
+    )
     data = np.empty(len(xyz), dtype=record)
     data["x"], data["y"], data["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
     data["r"], data["g"], data["b"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
@@ -92,11 +123,14 @@ def read_points_ply(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     count = int(
         next(line for line in head.split(b"\n") if line.startswith(b"element vertex")).split()[2]
     )
-    record = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"),
-                       ("r", "u1"), ("g", "u1"), ("b", "u1")])  # fmt: skip
+    record = np.dtype(
+        [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("r", "u1"), ("g", "u1"), ("b", "u1")]
+    )
     rows = np.frombuffer(body, dtype=record, count=count)
-    return (np.stack([rows["x"], rows["y"], rows["z"]], axis=1).astype(np.float64),
-            np.stack([rows["r"], rows["g"], rows["b"]], axis=1))  # fmt: skip
+    return (
+        np.stack([rows["x"], rows["y"], rows["z"]], axis=1).astype(np.float64),
+        np.stack([rows["r"], rows["g"], rows["b"]], axis=1),
+    )
 
 
 def read_chan(data: bytes) -> list[list[float]]:

@@ -32,7 +32,8 @@ from ingest_service.camera.two_view import SEED
 from ingest_service.errors import CameraSolveError
 
 log = logging.getLogger(__name__)
-PANORAMIC = {5, 6}  # TwoViewGeometry: PANORAMIC, PLANAR_OR_PANORAMIC
+_TWO_VIEW = pycolmap.TwoViewGeometryConfiguration
+PANORAMIC = {int(_TWO_VIEW.PANORAMIC), int(_TWO_VIEW.PLANAR_OR_PANORAMIC)}
 STATIC_PX = 0.5  # corners moving less than this between frames: a locked-off camera
 ROTATION_RESIDUAL = 0.02  # how far K⁻¹HK may be from a rotation for a nodal solve
 

@@ -71,8 +71,16 @@ class Lens:
 
     def scaled(self, factor: float) -> Lens:
         """The same lens for an image resized by `factor` (distortion terms are unitless)."""
-        return Lens(self.fx * factor, self.fy * factor, self.cx * factor, self.cy * factor,
-                    self.k1, self.k2, self.p1, self.p2)  # fmt: skip
+        return Lens(
+            self.fx * factor,
+            self.fy * factor,
+            self.cx * factor,
+            self.cy * factor,
+            self.k1,
+            self.k2,
+            self.p1,
+            self.p2,
+        )
 
     def matrix(self) -> np.ndarray:
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
@@ -116,8 +124,9 @@ class Lens:
     # a W x H frame is (W/2, H/2); OpenCV arrays index pixel centres at integers (add 0.5).
 
     def normalise(self, pixels: np.ndarray) -> np.ndarray:
-        return np.stack([(pixels[..., 0] - self.cx) / self.fx,
-                         (pixels[..., 1] - self.cy) / self.fy], axis=-1)  # fmt: skip
+        return np.stack(
+            [(pixels[..., 0] - self.cx) / self.fx, (pixels[..., 1] - self.cy) / self.fy], axis=-1
+        )
 
     def to_pixels(self, xy: np.ndarray) -> np.ndarray:
         return np.stack([xy[..., 0] * self.fx + self.cx, xy[..., 1] * self.fy + self.cy], axis=-1)

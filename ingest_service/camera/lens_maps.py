@@ -44,15 +44,19 @@ class PixelMap:
     def inside(self, width: int, height: int) -> np.ndarray:
         """Output pixels whose sample lies within an input image of this size."""
         out: np.ndarray = (
-            self.valid & (self.x >= -0.5) & (self.x <= width - 0.5)
-            & (self.y >= -0.5) & (self.y <= height - 0.5)
-        )  # fmt: skip
+            self.valid
+            & (self.x >= -0.5)
+            & (self.x <= width - 0.5)
+            & (self.y >= -0.5)
+            & (self.y <= height - 0.5)
+        )
         return out
 
     def remap(self, image: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
         """The output image; black where the sample falls off the input."""
-        out: np.ndarray = cv2.remap(image, self.x, self.y, interpolation,
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        out: np.ndarray = cv2.remap(
+            image, self.x, self.y, interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
         return out
 
 

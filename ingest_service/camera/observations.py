@@ -57,8 +57,9 @@ class Observations:
         return np.where((depth > 0) & np.isfinite(error), error, np.inf)
 
     def where(self, keep: np.ndarray) -> Observations:
-        return Observations(self.image_ids[keep], self.point2d[keep], self.point3d[keep],
-                            self.xy[keep])  # fmt: skip
+        return Observations(
+            self.image_ids[keep], self.point2d[keep], self.point3d[keep], self.xy[keep]
+        )
 
     def drop(self, rec: pycolmap.Reconstruction, bad: np.ndarray) -> Observations:
         """Delete the `bad` observations from `rec`; the observations that remain (COLMAP

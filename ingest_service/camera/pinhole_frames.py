@@ -22,8 +22,9 @@ from storage import ObjectStore
 
 
 class PinholeFrames:
-    def __init__(self, store: ObjectStore, files: list[OutputFile], solution: CameraSolution,
-                 scratch: Path) -> None:  # fmt: skip
+    def __init__(
+        self, store: ObjectStore, files: list[OutputFile], solution: CameraSolution, scratch: Path
+    ) -> None:
         self.store = store
         self.files = files
         self.solution = solution
@@ -39,5 +40,6 @@ class PinholeFrames:
         """Frame `index` as 8-bit BGR, undistorted when the lens distorts, whatever format
         the frames were published in."""
         key = self.files[index].key
-        return self.plate_lens.to_pinhole(to_display_8bit(self.store.get(key).data, key,
-                                                          self.scratch))  # fmt: skip
+        return self.plate_lens.to_pinhole(
+            to_display_8bit(self.store.get(key).data, key, self.scratch)
+        )

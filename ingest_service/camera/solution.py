@@ -65,16 +65,27 @@ class Intrinsics(BaseModel):
         except ValueError:
             return self
         for name in ("fx", "fy", "cx", "cy", *DISTORTION_TERMS):
-            if not math.isclose(getattr(described, name), getattr(self, name),
-                                rel_tol=1e-9, abs_tol=1e-12):  # fmt: skip
+            if not math.isclose(
+                getattr(described, name), getattr(self, name), rel_tol=1e-9, abs_tol=1e-12
+            ):
                 raise ValueError(f"{name} disagrees with the {self.model} params")
         return self
 
     @classmethod
     def from_lens(cls, lens: Lens) -> Intrinsics:
         model, params = lens.colmap()
-        return cls(model=model, params=params, fx=lens.fx, fy=lens.fy, cx=lens.cx, cy=lens.cy,
-                   k1=lens.k1, k2=lens.k2, p1=lens.p1, p2=lens.p2)  # fmt: skip
+        return cls(
+            model=model,
+            params=params,
+            fx=lens.fx,
+            fy=lens.fy,
+            cx=lens.cx,
+            cy=lens.cy,
+            k1=lens.k1,
+            k2=lens.k2,
+            p1=lens.p1,
+            p2=lens.p2,
+        )
 
     @property
     def lens(self) -> Lens:

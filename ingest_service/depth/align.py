@@ -109,10 +109,16 @@ def fit_inverse_affine(predicted: np.ndarray, depth: np.ndarray) -> Fit | None:
     noise = max(float(sigma), 1e-4 * level)
     ai = a[inliers]
     return Fit(
-        scale, shift, len(d), int(inliers.sum()), float(np.median(relative)),
-        normal=ai.T @ ai / noise**2, rhs=ai.T @ target[inliers] / noise**2,
-        spread=(float(np.percentile(d, 10)), float(np.percentile(d, 90))), level=level,
-    )  # fmt: skip
+        scale,
+        shift,
+        len(d),
+        int(inliers.sum()),
+        float(np.median(relative)),
+        normal=ai.T @ ai / noise**2,
+        rhs=ai.T @ target[inliers] / noise**2,
+        spread=(float(np.percentile(d, 10)), float(np.percentile(d, 90))),
+        level=level,
+    )
 
 
 def smooth(fits: list[Fit | None], tolerance: float) -> tuple[np.ndarray, np.ndarray]:

@@ -115,8 +115,9 @@ def predict_chunk(
             fits.append(fit_inverse_affine(d, z))
             inputs.ctx.progress.advanced()
         inputs.ctx.check()
-    return ChunkFits(model.runtime.device_name, model.runtime.dtype_name, fits,
-                     time.perf_counter() - clock)  # fmt: skip
+    return ChunkFits(
+        model.runtime.device_name, model.runtime.dtype_name, fits, time.perf_counter() - clock
+    )
 
 
 class NeuralDepth:
@@ -136,8 +137,12 @@ class NeuralDepth:
         if ctx.fanout is None:
             model = load_model(settings)  # before any frame is read: a missing model fails fast
             predictions: Predictions = ScratchPredictions(ctx.scratch / "depth-predictions")
-            chunks = [predict_chunk(self.inputs, model, start, end, settings.model_batch_size,
-                                    predictions) for start, end in ranges]  # fmt: skip
+            chunks = [
+                predict_chunk(
+                    self.inputs, model, start, end, settings.model_batch_size, predictions
+                )
+                for start, end in ranges
+            ]
         else:
             predictions = bucket_predictions(ctx.store, settings, ctx.job.job_id)
             chunks = ctx.fanout.depth_chunks(ctx.job.job_id, ranges)

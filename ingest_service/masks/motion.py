@@ -51,8 +51,9 @@ def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
     the warp lands outside `other`."""
     h, w = ref.gray.shape
     u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    rays = np.stack([(u - ref.k[0, 2]) / ref.k[0, 0], (v - ref.k[1, 2]) / ref.k[1, 1],
-                     np.ones_like(u)], axis=-1)  # fmt: skip
+    rays = np.stack(
+        [(u - ref.k[0, 2]) / ref.k[0, 0], (v - ref.k[1, 2]) / ref.k[1, 1], np.ones_like(u)], axis=-1
+    )
     cam = rays * ref.depth[..., None]
     world = cam @ ref.c2w[:3, :3].T + ref.c2w[:3, 3]
     there = (world - other.c2w[:3, 3]) @ other.c2w[:3, :3]
@@ -64,13 +65,19 @@ def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
     if ref.seen is not None:
         inside &= ref.seen
     if other.seen is not None:
-        landed = cv2.remap(other.seen.astype(np.uint8),
-                           np.where(inside, map_x, 0).astype(np.float32),
-                           np.where(inside, map_y, 0).astype(np.float32),
-                           cv2.INTER_NEAREST)  # fmt: skip
+        landed = cv2.remap(
+            other.seen.astype(np.uint8),
+            np.where(inside, map_x, 0).astype(np.float32),
+            np.where(inside, map_y, 0).astype(np.float32),
+            cv2.INTER_NEAREST,
+        )
         inside &= landed > 0
-    warped = cv2.remap(other.gray, np.where(inside, map_x, 0).astype(np.float32),
-                       np.where(inside, map_y, 0).astype(np.float32), cv2.INTER_LINEAR)  # fmt: skip
+    warped = cv2.remap(
+        other.gray,
+        np.where(inside, map_x, 0).astype(np.float32),
+        np.where(inside, map_y, 0).astype(np.float32),
+        cv2.INTER_LINEAR,
+    )
     residual = cv2.boxFilter(np.abs(warped - ref.gray), -1, (WINDOW, WINDOW))
     return np.where(inside, residual, np.nan).astype(np.float32)
 
@@ -96,8 +103,9 @@ def clean(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def temporal(previous: np.ndarray | None, current: np.ndarray, following: np.ndarray | None
-             ) -> np.ndarray:  # fmt: skip
+def temporal(
+    previous: np.ndarray | None, current: np.ndarray, following: np.ndarray | None
+) -> np.ndarray:
     """Keep a pixel that also moves in a neighbouring frame (a one-frame flash is noise).
     At the plate's ends the only neighbour decides."""
     others = [m for m in (previous, following) if m is not None]

@@ -86,8 +86,9 @@ def track_chunk(
 ) -> ChunkTracks:
     start, end, first_written = plan
     clock = time.perf_counter()
-    out = ChunkTracks(start, end, first_written, model.runtime.device_name,
-                      model.runtime.dtype_name)  # fmt: skip
+    out = ChunkTracks(
+        start, end, first_written, model.runtime.device_name, model.runtime.dtype_name
+    )
     session = None
     empty = np.zeros((writer.height, writer.width), bool)
     for index in range(start, end):
@@ -102,8 +103,11 @@ def track_chunk(
         combined = {p: empty.copy() for p in labels}
         for x in found:
             combined[x.prompt] |= x.mask
-            writer.store.put(instance_key(work, start, x.object_id, index), encode(x.mask),
-                             content_type="image/png")  # fmt: skip
+            writer.store.put(
+                instance_key(work, start, x.object_id, index),
+                encode(x.mask),
+                content_type="image/png",
+            )
             out.present.setdefault(x.object_id, []).append(index)
         for prompt, mask in combined.items():
             writer.put(labels[prompt], index, mask)
@@ -131,8 +135,10 @@ def finalize(
         writer.absorb(chunk.files, chunk.written, chunk.area)
         if k:
             before = chunks[k - 1].tail
-            shared = {f: {previous_ids[s]: m for s, m in masks.items() if s in previous_ids}
-                      for f, masks in before.items()}  # fmt: skip
+            shared = {
+                f: {previous_ids[s]: m for s, m in masks.items() if s in previous_ids}
+                for f, masks in before.items()
+            }
             stitcher.new_chunk(shared, chunk.head, chunk.prompts, previous_prompts)
         ids = {sid: stitcher.plate_id(sid) for sid in sorted(chunk.present)}
         for sid, frames in chunk.present.items():

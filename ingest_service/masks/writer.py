@@ -33,8 +33,9 @@ def encode(mask: np.ndarray) -> bytes:
 
 
 class MaskWriter:
-    def __init__(self, store: ObjectStore, prefix: str, *, first: int, count: int, width: int,
-                 height: int) -> None:  # fmt: skip
+    def __init__(
+        self, store: ObjectStore, prefix: str, *, first: int, count: int, width: int, height: int
+    ) -> None:
         self.store = store
         self.prefix = prefix
         self.first = first
@@ -49,8 +50,11 @@ class MaskWriter:
     def put(self, folder: str, index: int, mask: np.ndarray) -> None:
         number = self.first + index
         key = f"{self.prefix}{folder}/mask.{number:0{self.pad}d}.png"
-        self.files.append(put_output(self.store, key, encode(mask), media_type="image/png",
-                                     role="mask", frame=number))  # fmt: skip
+        self.files.append(
+            put_output(
+                self.store, key, encode(mask), media_type="image/png", role="mask", frame=number
+            )
+        )
         self.written.setdefault(folder, set()).add(index)
         self.area[folder] = self.area.get(folder, 0.0) + float(mask.mean())
 
@@ -58,12 +62,14 @@ class MaskWriter:
         """An already encoded mask (one a worker wrote), published under `folder`."""
         number = self.first + index
         key = f"{self.prefix}{folder}/mask.{number:0{self.pad}d}.png"
-        self.files.append(put_output(self.store, key, data, media_type="image/png",
-                                     role="mask", frame=number))  # fmt: skip
+        self.files.append(
+            put_output(self.store, key, data, media_type="image/png", role="mask", frame=number)
+        )
         self.written.setdefault(folder, set()).add(index)
 
-    def absorb(self, files: list[OutputFile], written: dict[str, list[int]],
-               area: dict[str, float]) -> None:  # fmt: skip
+    def absorb(
+        self, files: list[OutputFile], written: dict[str, list[int]], area: dict[str, float]
+    ) -> None:
         """What another writer (a chunk's, on another worker) wrote."""
         self.files.extend(files)
         for folder, indices in written.items():
@@ -78,10 +84,21 @@ class MaskWriter:
         for index in range(self.count):
             if index not in done:
                 self.put(folder, index, empty)
-        return sequence_info(folder, "mask", "png", prefix=f"{self.prefix}{folder}/",
-                             pad=self.pad, first=self.first, count=self.count,
-                             media_type="image/png", width=self.width, height=self.height,
-                             bit_depth=8, channels="Y", transfer="linear")  # fmt: skip
+        return sequence_info(
+            folder,
+            "mask",
+            "png",
+            prefix=f"{self.prefix}{folder}/",
+            pad=self.pad,
+            first=self.first,
+            count=self.count,
+            media_type="image/png",
+            width=self.width,
+            height=self.height,
+            bit_depth=8,
+            channels="Y",
+            transfer="linear",
+        )
 
     def coverage(self, folder: str) -> float:
         return round(self.area.get(folder, 0.0) / max(self.count, 1), 5)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from ingest_service.jobs.record import JobRecord
 from ingest_service.jobs.results import CameraResult
-from ingest_service.jobs.states import StageStatus
+from ingest_service.jobs.states import StageName, StageStatus
 
 Review = Literal["ok"] | list[str]
 
@@ -63,7 +63,7 @@ class CameraVerdict(BaseModel):
 
 def camera_result(record: JobRecord) -> CameraResult | None:
     """The camera stage's result, if that stage ran to the end."""
-    run = record.stages.get("camera")
+    run = record.stages.get(StageName.CAMERA)
     if run is None or run.status is not StageStatus.DONE:
         return None
     return run.result if isinstance(run.result, CameraResult) else None

@@ -54,8 +54,13 @@ def _sample(tex: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     map_x = np.zeros(rows * width, np.float32)
     map_y = np.zeros(rows * width, np.float32)
     map_x[:n], map_y[:n] = x, y
-    out = cv2.remap(tex, map_x.reshape(rows, width), map_y.reshape(rows, width),
-                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)  # fmt: skip
+    out = cv2.remap(
+        tex,
+        map_x.reshape(rows, width),
+        map_y.reshape(rows, width),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_WRAP,
+    )
     return out.reshape(-1, 3)[:n]
 
 
@@ -129,22 +134,47 @@ class Scene:
         count = len(self.boxes) + len(self.movers)
         self.textures = [_texture(seed * 100 + i) for i in range(count)]
 
-    def render(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
-               frame: int = 0, *, k1: float = 0.0, k2: float = 0.0) -> np.ndarray:  # fmt: skip
+    def render(
+        self,
+        world_from_camera: np.ndarray,
+        f: float,
+        width: int,
+        height: int,
+        frame: int = 0,
+        *,
+        k1: float = 0.0,
+        k2: float = 0.0,
+    ) -> np.ndarray:
         """RGB uint8 image seen by the camera (OpenCV axes, principal point centred),
         through a lens with radial distortion k1, k2 (none by default)."""
         return self.render_all(world_from_camera, f, width, height, frame, k1=k1, k2=k2)[0]
 
-    def render_with_depth(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
-                          frame: int = 0, *, k1: float = 0.0,
-                          k2: float = 0.0) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def render_with_depth(
+        self,
+        world_from_camera: np.ndarray,
+        f: float,
+        width: int,
+        height: int,
+        frame: int = 0,
+        *,
+        k1: float = 0.0,
+        k2: float = 0.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The image and its true z-depth (distance along the camera's +Z axis)."""
         image, depth, _ = self.render_all(world_from_camera, f, width, height, frame, k1=k1, k2=k2)
         return image, depth
 
-    def render_all(self, world_from_camera: np.ndarray, f: float, width: int, height: int,
-                   frame: int = 0, *, k1: float = 0.0,
-                   k2: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    def render_all(
+        self,
+        world_from_camera: np.ndarray,
+        f: float,
+        width: int,
+        height: int,
+        frame: int = 0,
+        *,
+        k1: float = 0.0,
+        k2: float = 0.0,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Image, true z-depth, and where the moving boxes are (bool) at `frame`."""
         dirs = _camera_rays(f, width, height, k1, k2) @ world_from_camera[:3, :3].T
         origin = world_from_camera[:3, 3]
@@ -209,18 +239,23 @@ def motion(kind: str, frames: int, seed: int = 3, *, travel: float = 0.5) -> lis
     target = np.array([0.0, 1.2, 9.0])
     ts = np.linspace(0, 1, frames)
     if kind == "dolly":
-        return [look_at(np.array([-2.0 + 4.0 * t, 1.6, 1.0 + 0.5 * t]), target + [t, 0, 0])
-                for t in ts]  # fmt: skip
+        return [
+            look_at(np.array([-2.0 + 4.0 * t, 1.6, 1.0 + 0.5 * t]), target + [t, 0, 0]) for t in ts
+        ]
     if kind == "orbit":
-        return [look_at(target + [6 * np.sin(a), 1.0, -6 * np.cos(a)], target)
-                for a in np.radians(-35 + 70 * ts)]  # fmt: skip
+        return [
+            look_at(target + [6 * np.sin(a), 1.0, -6 * np.cos(a)], target)
+            for a in np.radians(-35 + 70 * ts)
+        ]
     if kind == "handheld":
-        return _shake([look_at(np.array([-1.0 + 2.0 * t, 1.6, 2.0 + 1.0 * t]), target)
-                       for t in ts], rng)  # fmt: skip
+        return _shake(
+            [look_at(np.array([-1.0 + 2.0 * t, 1.6, 2.0 + 1.0 * t]), target) for t in ts], rng
+        )
     if kind == "walk":  # 3 m forward at a slow walk: a step every 12 frames bobs the camera
         step = 2 * np.pi * np.arange(frames) / 12
-        eyes = np.stack([-0.3 + 0.4 * ts + 0.02 * np.sin(step / 2),
-                         1.6 + 0.02 * np.cos(step), 3.0 * ts], -1)  # fmt: skip
+        eyes = np.stack(
+            [-0.3 + 0.4 * ts + 0.02 * np.sin(step / 2), 1.6 + 0.02 * np.cos(step), 3.0 * ts], -1
+        )
         return _shake([look_at(eye, np.array([0.0, 1.3, 12.0])) for eye in eyes], rng)
     if kind == "pan":  # nodal: rotation only
         eye = np.array([0.0, 1.6, 1.0])
@@ -230,8 +265,10 @@ def motion(kind: str, frames: int, seed: int = 3, *, travel: float = 0.5) -> lis
         eased = (1 - np.cos(np.pi * ts)) / 2
         pans, tilts = np.radians(-20 + 40 * eased), np.radians(8 * np.sin(2 * np.pi * ts))
         slide = [np.array([travel * (e - 0.5), 1.6, 1.0]) for e in eased]
-        return [look_at(eye, eye + [np.sin(p) * np.cos(q), np.sin(q), np.cos(p) * np.cos(q)])
-                for eye, p, q in zip(slide, pans, tilts, strict=True)]  # fmt: skip
+        return [
+            look_at(eye, eye + [np.sin(p) * np.cos(q), np.sin(q), np.cos(p) * np.cos(q)])
+            for eye, p, q in zip(slide, pans, tilts, strict=True)
+        ]
     if kind in ("static", "locked_off"):
         return [look_at(np.array([0.0, 1.6, 1.0]), target) for _ in ts]
     raise ValueError(f"unknown motion {kind!r}; motions: {', '.join(MOTIONS)}")
@@ -258,11 +295,33 @@ def render_plate(
     scene = Scene(mover=mover, frames=frames)
     cameras = motion(kind, frames, travel=travel)
     encoder = subprocess.Popen(
-        [ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-         "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", "-c:v", "libx264",
-         "-preset", "veryfast", "-crf", "14", "-pix_fmt", "yuv420p", str(path)],
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            str(fps),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "14",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
         stdin=subprocess.PIPE,
-    )  # fmt: skip
+    )
     assert encoder.stdin is not None
     for frame, c2w in enumerate(cameras):
         encoder.stdin.write(scene.render(c2w, f, width, height, frame, k1=k1, k2=k2).tobytes())
@@ -308,11 +367,22 @@ class PlateTruth(NamedTuple):
     lens: Lens  # COLMAP's pixel convention, like published intrinsics: centre (W/2, H/2)
 
 
-def render_plate_spec(path: Path, spec: PlateSpec, width: int, height: int,
-                      *, fps: int = 24) -> PlateTruth:  # fmt: skip
+def render_plate_spec(
+    path: Path, spec: PlateSpec, width: int, height: int, *, fps: int = 24
+) -> PlateTruth:
     """Render and encode a benchmark plate; returns its true cameras and lens."""
     f = spec.focal(width)
-    cameras = render_plate(path, spec.motion, frames=spec.frames, width=width, height=height,
-                           f=f, fps=fps, mover=spec.mover, k1=spec.k1, k2=spec.k2,
-                           travel=spec.travel)  # fmt: skip
+    cameras = render_plate(
+        path,
+        spec.motion,
+        frames=spec.frames,
+        width=width,
+        height=height,
+        f=f,
+        fps=fps,
+        mover=spec.mover,
+        k1=spec.k1,
+        k2=spec.k2,
+        travel=spec.travel,
+    )
     return PlateTruth(cameras, Lens(f, f, width / 2, height / 2, spec.k1, spec.k2))

@@ -23,61 +23,94 @@ from ingest_service.camera.solution import (
 from ingest_service.camera.solve import SolveOutcome, SolveSettings, solve
 from ingest_service.camera.stmap import lens_outputs
 from ingest_service.jobs.results import CameraResult, FramesResult, OutputFile, ProbeResult
+from ingest_service.jobs.states import StageName
 from ingest_service.publish.outputs import put_output
 from ingest_service.stages.base import StageContext, StageOutput
 
-MEDIA_TYPES = {".json": "application/json", ".chan": "text/plain", ".usda": "model/vnd.usda",
-               ".csv": "text/csv", ".txt": "text/plain", ".ply": "application/x-ply",
-               ".exr": "image/x-exr"}  # fmt: skip
+MEDIA_TYPES = {
+    ".json": "application/json",
+    ".chan": "text/plain",
+    ".usda": "model/vnd.usda",
+    ".csv": "text/csv",
+    ".txt": "text/plain",
+    ".ply": "application/x-ply",
+    ".exr": "image/x-exr",
+}
 
 
 def run(ctx: StageContext) -> StageOutput:
-    frames = ctx.result("frames", FramesResult)
-    probe = ctx.result("probe", ProbeResult)
+    frames = ctx.result(StageName.FRAMES, FramesResult)
+    probe = ctx.result(StageName.PROBE, ProbeResult)
     settings = ctx.settings
     options = ctx.job.options
     files = sorted(frames.files, key=lambda f: f.frame or 0)
     width, height = frames.sequence.width, frames.sequence.height
     scale = min(1.0, settings.camera_max_image_size / max(width, height))
     ctx.progress.started("camera", None, "steps")
-    names = stage_frames(ctx.store, files, ctx.scratch / "images", scale=scale,
-                         workers=settings.workers)  # fmt: skip
+    names = stage_frames(
+        ctx.store, files, ctx.scratch / "images", scale=scale, workers=settings.workers
+    )
     ctx.check()
     focal_hint = _focal_hint_px(options.focal_length_mm, options.sensor_width_mm, width)
-    solver = SolveSettings(frontend=settings.camera_frontend,
-                           track_points=settings.camera_track_points,
-                           distortion=settings.camera_distortion,
-                           max_features=settings.camera_max_features,
-                           overlap=settings.camera_overlap, threads=settings.workers,
-                           mapper=settings.camera_mapper,
-                           max_keyframes=settings.camera_max_keyframes)  # fmt: skip
+    solver = SolveSettings(
+        frontend=settings.camera_frontend,
+        track_points=settings.camera_track_points,
+        distortion=settings.camera_distortion,
+        max_features=settings.camera_max_features,
+        overlap=settings.camera_overlap,
+        threads=settings.workers,
+        mapper=settings.camera_mapper,
+        max_keyframes=settings.camera_max_keyframes,
+    )
     outcome = solve(
-        ctx.scratch / "images", names, round(width * scale), round(height * scale),
-        focal_hint_px=focal_hint * scale if focal_hint else None, settings=solver,
+        ctx.scratch / "images",
+        names,
+        round(width * scale),
+        round(height * scale),
+        focal_hint_px=focal_hint * scale if focal_hint else None,
+        settings=solver,
         scratch=ctx.scratch,
-    )  # fmt: skip
+    )
     solution, xyz = _solution(outcome, files, width, height, scale, float(probe.fps))
     solution.evidence = _evidence(outcome, solution, scale, focal_hint)
     reasons = verdict(solution.kind, solution.evidence)
     solution.review = reasons or "ok"
     written = _publish(ctx, solution, xyz, outcome.rgb, options.sensor_width_mm)
     result = CameraResult(
-        solve=solution.kind.value, frames=len(solution.frames), registered=solution.registered,
-        interpolated=solution.interpolated, reprojection_error_px=solution.reprojection_error_px,
-        points=solution.points, focal_length_px=solution.intrinsics.fx,
-        focal_source=outcome.focal_source, split_models=outcome.split,
-        timings_s=outcome.timings, files=written, review=solution.review,
+        solve=solution.kind.value,
+        frames=len(solution.frames),
+        registered=solution.registered,
+        interpolated=solution.interpolated,
+        reprojection_error_px=solution.reprojection_error_px,
+        points=solution.points,
+        focal_length_px=solution.intrinsics.fx,
+        focal_source=outcome.focal_source,
+        split_models=outcome.split,
+        timings_s=outcome.timings,
+        files=written,
+        review=solution.review,
         evidence=solution.evidence.model_dump(),
-    )  # fmt: skip
-    parameters = {"solve_scale": round(scale, 4), "frontend": outcome.frontend,
-                  "requested_frontend": solver.frontend, "track_points": solver.track_points,
-                  "fallback_reason": outcome.fallback_reason,
-                  "max_features": solver.max_features,
-                  "overlap": solver.overlap, "quadratic_overlap": True, "mapper": solver.mapper,
-                  "max_keyframes": solver.max_keyframes,
-                  "camera_model": outcome.model, "focal_hint_px": focal_hint}  # fmt: skip
-    return StageOutput(result=result, backend=f"pycolmap-{pycolmap.__version__}",
-                       parameters=parameters, cpu_cores=settings.workers)  # fmt: skip
+    )
+    parameters = {
+        "solve_scale": round(scale, 4),
+        "frontend": outcome.frontend,
+        "requested_frontend": solver.frontend,
+        "track_points": solver.track_points,
+        "fallback_reason": outcome.fallback_reason,
+        "max_features": solver.max_features,
+        "overlap": solver.overlap,
+        "quadratic_overlap": True,
+        "mapper": solver.mapper,
+        "max_keyframes": solver.max_keyframes,
+        "camera_model": outcome.model,
+        "focal_hint_px": focal_hint,
+    }
+    return StageOutput(
+        result=result,
+        backend=f"pycolmap-{pycolmap.__version__}",
+        parameters=parameters,
+        cpu_cores=settings.workers,
+    )
 
 
 def _evidence(
@@ -119,9 +152,13 @@ def _focal_hint_px(focal_mm: float | None, sensor_mm: float | None, width: int) 
 
 
 def _solution(
-    outcome: SolveOutcome, files: list[OutputFile], width: int, height: int, scale: float,
+    outcome: SolveOutcome,
+    files: list[OutputFile],
+    width: int,
+    height: int,
+    scale: float,
     fps: float,
-) -> tuple[CameraSolution, np.ndarray]:  # fmt: skip
+) -> tuple[CameraSolution, np.ndarray]:
     """Full-resolution intrinsics, an upright world, and a camera for every frame."""
     # Focal lengths and principal point scale with the image; distortion terms do not.
     lens = Lens.from_colmap(outcome.model, outcome.params).scaled(1 / scale)
@@ -139,19 +176,26 @@ def _solution(
         for i, entry in enumerate(files)
     ]
     solution = CameraSolution(
-        width=width, height=height,
+        width=width,
+        height=height,
         intrinsics=Intrinsics.from_lens(lens),
-        kind=outcome.kind, fps=fps, frames=frames,
-        reprojection_error_px=outcome.reprojection_error_px, points=len(xyz),
+        kind=outcome.kind,
+        fps=fps,
+        frames=frames,
+        reprojection_error_px=outcome.reprojection_error_px,
+        points=len(xyz),
         split_models=outcome.split,
-    )  # fmt: skip
+    )
     return solution, xyz
 
 
 def _publish(
-    ctx: StageContext, solution: CameraSolution, xyz: np.ndarray, rgb: np.ndarray,
+    ctx: StageContext,
+    solution: CameraSolution,
+    xyz: np.ndarray,
+    rgb: np.ndarray,
     sensor_width_mm: float | None,
-) -> list[OutputFile]:  # fmt: skip
+) -> list[OutputFile]:
     prefix = f"{ctx.output_prefix}camera/"
     outputs = {
         "camera.json": solution.model_dump_json(indent=1).encode(),

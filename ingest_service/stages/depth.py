@@ -27,6 +27,7 @@ from ingest_service.jobs.results import (
     OutputFile,
     SequenceInfo,
 )
+from ingest_service.jobs.states import StageName
 from ingest_service.publish.outputs import put_output, sequence_info
 from ingest_service.stages.base import StageContext, StageOutput
 
@@ -46,22 +47,41 @@ def run(ctx: StageContext) -> StageOutput:
     ctx.progress.started("depth", backend.steps, "steps")
 
     def put(name: str, data: bytes, media: str, number: int) -> None:
-        outputs.append(put_output(ctx.store, prefix + name, data, media_type=media,
-                                  role=name.split(".")[0], frame=number))  # fmt: skip
+        outputs.append(
+            put_output(
+                ctx.store,
+                prefix + name,
+                data,
+                media_type=media,
+                role=name.split(".")[0],
+                frame=number,
+            )
+        )
 
     for frame in backend.frames():
         number = first + frame.index
-        put(f"depth.{number:0{pad}d}.exr", depth_exr(frame.depth, ctx.scratch), "image/x-exr",
-            number)  # fmt: skip
+        put(
+            f"depth.{number:0{pad}d}.exr",
+            depth_exr(frame.depth, ctx.scratch),
+            "image/x-exr",
+            number,
+        )
         confidence = frame.confidence if covered is None else frame.confidence * covered
-        put(f"confidence.{number:0{pad}d}.png", confidence_png(confidence), "image/png",
-            number)  # fmt: skip
+        put(f"confidence.{number:0{pad}d}.png", confidence_png(confidence), "image/png", number)
         if frame.raw is not None:
             kept_raw = True
-            put(f"raw.{number:0{pad}d}.exr", depth_exr(frame.raw, ctx.scratch), "image/x-exr",
-                number)  # fmt: skip
-        put(f"preview.{number:0{pad}d}.png", preview_png(frame.depth, near, far), "image/png",
-            number)  # fmt: skip
+            put(
+                f"raw.{number:0{pad}d}.exr",
+                depth_exr(frame.raw, ctx.scratch),
+                "image/x-exr",
+                number,
+            )
+        put(
+            f"preview.{number:0{pad}d}.png",
+            preview_png(frame.depth, near, far),
+            "image/png",
+            number,
+        )
         filled.append(frame.filled)
         ctx.progress.advanced()
         ctx.check()
@@ -69,10 +89,21 @@ def run(ctx: StageContext) -> StageOutput:
     geometry, redistort = _geometry(ctx, inputs)
 
     def sequence(name: str, ext: str, media: str, bits: int, channels: str) -> SequenceInfo:
-        return sequence_info(name, name, ext, prefix=prefix, pad=pad, first=first,
-                             count=len(files), media_type=media, width=inputs.width,
-                             height=inputs.height, bit_depth=bits, channels=channels,
-                             transfer="linear")  # fmt: skip
+        return sequence_info(
+            name,
+            name,
+            ext,
+            prefix=prefix,
+            pad=pad,
+            first=first,
+            count=len(files),
+            media_type=media,
+            width=inputs.width,
+            height=inputs.height,
+            bit_depth=bits,
+            channels=channels,
+            transfer="linear",
+        )
 
     result = DepthResult(
         depth_kind="z-depth",
@@ -104,8 +135,8 @@ def run(ctx: StageContext) -> StageOutput:
 
 
 def depth_inputs(ctx: StageContext) -> DepthInputs:
-    frames = ctx.result("frames", FramesResult)
-    camera = ctx.result("camera", CameraResult)
+    frames = ctx.result(StageName.FRAMES, FramesResult)
+    camera = ctx.result(StageName.CAMERA, CameraResult)
     keys = {f.key.rsplit("/", 1)[-1]: f.key for f in camera.files}
     solution = CameraSolution.model_validate_json(ctx.store.get(keys["camera.json"]).data)
     xyz, _ = read_points_ply(ctx.store.get(keys["points.ply"]).data)
@@ -132,7 +163,7 @@ def _geometry(ctx: StageContext, inputs: DepthInputs) -> tuple[str, str | None]:
     """Which image geometry depth is in, and the ST-map that takes it to the plate's."""
     if not inputs.plate_lens.distorted:
         return "plate", None
-    camera = ctx.result("camera", CameraResult)
+    camera = ctx.result(StageName.CAMERA, CameraResult)
     redistort = next((f.key for f in camera.files if f.key.endswith("/" + STMAP_REDISTORT)), None)
     return "undistorted", redistort
 

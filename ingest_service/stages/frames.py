@@ -16,6 +16,7 @@ from ingest_service.jobs.results import (
     OutputFile,
     ProbeResult,
 )
+from ingest_service.jobs.states import StageName
 from ingest_service.media.images import ImageEncoder, encoder_for, thumbnail
 from ingest_service.media.video import decode_frames, open_video
 from ingest_service.publish.outputs import put_output, sequence_info
@@ -24,7 +25,7 @@ from storage import ObjectStore, PreconditionFailedError
 
 
 def run(ctx: StageContext) -> StageOutput:
-    probe = ctx.result("probe", ProbeResult)
+    probe = ctx.result(StageName.PROBE, ProbeResult)
     options = ctx.job.options
     source = ctx.job.source
     encoder = encoder_for(

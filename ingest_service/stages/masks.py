@@ -26,7 +26,7 @@ from ingest_service.jobs.results import (
     MasksResult,
     OutputFile,
 )
-from ingest_service.jobs.states import StageStatus
+from ingest_service.jobs.states import StageName, StageStatus
 from ingest_service.jobs.work_area import clear
 from ingest_service.masks.classical import LABEL, moving_masks
 from ingest_service.masks.sam3 import ChunkTracks, chunk_plan, finalize, load_model, track_chunk
@@ -35,7 +35,7 @@ from ingest_service.stages.base import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    frames = ctx.result("frames", FramesResult)
+    frames = ctx.result(StageName.FRAMES, FramesResult)
     files = sorted(frames.files, key=lambda f: f.frame or 0)
     writer = _writer(ctx, frames)
     ctx.progress.started("masks", len(files), "frames")
@@ -45,14 +45,14 @@ def run(ctx: StageContext) -> StageOutput:
 
 
 def _classical(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> StageOutput:
-    depth_run = ctx.job.stages.get("depth")
+    depth_run = ctx.job.stages.get(StageName.DEPTH)
     if depth_run is None or depth_run.status is not StageStatus.DONE:
         raise MasksUnavailableError(
             "classical masks need this plate's solved camera and depth, and depth did not "
             "run or failed (a locked-off or nodal camera has none); use the sam3 backend"
         )
-    camera = ctx.result("camera", CameraResult)
-    depth = ctx.result("depth", DepthResult)
+    camera = ctx.result(StageName.CAMERA, CameraResult)
+    depth = ctx.result(StageName.DEPTH, DepthResult)
     keys = {f.key.rsplit("/", 1)[-1]: f.key for f in camera.files}
     solution = CameraSolution.model_validate_json(ctx.store.get(keys["camera.json"]).data)
     if solution.kind is not SolveKind.FULL:
@@ -97,8 +97,14 @@ def _classical(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -
 def _writer(ctx: StageContext, frames: FramesResult) -> MaskWriter:
     files = frames.files
     first = min(f.frame or 1 for f in files)
-    return MaskWriter(ctx.store, f"{ctx.output_prefix}masks/", first=first, count=len(files),
-                      width=frames.sequence.width, height=frames.sequence.height)  # fmt: skip
+    return MaskWriter(
+        ctx.store,
+        f"{ctx.output_prefix}masks/",
+        first=first,
+        count=len(files),
+        width=frames.sequence.width,
+        height=frames.sequence.height,
+    )
 
 
 def sam3_labels(prompts: list[str]) -> dict[str, str]:
@@ -108,7 +114,7 @@ def sam3_labels(prompts: list[str]) -> dict[str, str]:
 
 def sam3_chunk(ctx: StageContext, plan: tuple[int, int, int]) -> ChunkTracks:
     """One chunk's tracking, in this process: what a GPU worker runs for its share."""
-    frames = ctx.result("frames", FramesResult)
+    frames = ctx.result(StageName.FRAMES, FramesResult)
     files = sorted(frames.files, key=lambda f: f.frame or 0)
 
     def rgb(i: int) -> np.ndarray:
@@ -118,8 +124,15 @@ def sam3_chunk(ctx: StageContext, plan: tuple[int, int, int]) -> ChunkTracks:
 
     settings = ctx.settings
     work = settings.layout.work(ctx.job.job_id) + "masks/"
-    return track_chunk(load_model(settings), rgb, sam3_labels(ctx.job.options.mask_prompts),
-                       plan, settings.masks_chunk_overlap, _writer(ctx, frames), work)  # fmt: skip
+    return track_chunk(
+        load_model(settings),
+        rgb,
+        sam3_labels(ctx.job.options.mask_prompts),
+        plan,
+        settings.masks_chunk_overlap,
+        _writer(ctx, frames),
+        work,
+    )
 
 
 def _sam3(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> StageOutput:
@@ -172,5 +185,10 @@ def _sam3(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -> Sta
         "chunks": len(plans),
     }
     gpu_seconds = sum(c.seconds for c in chunks) if device != "cpu" else None
-    return StageOutput(result=result, backend=result.backend, parameters=parameters,
-                       device=device, gpu_seconds=gpu_seconds)  # fmt: skip
+    return StageOutput(
+        result=result,
+        backend=result.backend,
+        parameters=parameters,
+        device=device,
+        gpu_seconds=gpu_seconds,
+    )

@@ -292,8 +292,11 @@ def test_the_camera_verdict_is_in_the_list_and_the_page(  # type: ignore[no-unty
     assert sorted(reads) == sorted(services.ledger.key(i) for i in ids.values())
     monkeypatch.undo()
     reviews = {j["key"].removeprefix("incoming/"): j["camera_review"] for j in listed}
-    assert reviews == {"checked.mov": [WEAK_FOCAL, FEW_TRACKS], "ok.mov": "ok",
-                       "unsolved.mov": None}  # fmt: skip
+    assert reviews == {
+        "checked.mov": [WEAK_FOCAL, FEW_TRACKS],
+        "ok.mov": "ok",
+        "unsolved.mov": None,
+    }
 
     page = client.get(f"/api/jobs/{ids['checked.mov']}", headers=BASIC).json()
     assert page["camera_review"] == [WEAK_FOCAL, FEW_TRACKS]

@@ -272,8 +272,10 @@ def test_a_solve_to_check_says_why_in_the_list_and_on_its_page(
     driver = browser
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ids = {}
-    reviews: list[tuple[str, Review]] = [("sh0200.mov", [WEAK_FOCAL, FEW_TRACKS]),
-                                         ("sh0210.mov", "ok")]  # fmt: skip
+    reviews: list[tuple[str, Review]] = [
+        ("sh0200.mov", [WEAK_FOCAL, FEW_TRACKS]),
+        ("sh0210.mov", "ok"),
+    ]
     for name, review in reviews:
         ref = ref_for_local_file(services.store, plates.h264, key=f"incoming/{name}")
         ids[name] = claim_plate(services, ref).record.job_id

@@ -24,16 +24,32 @@ FEW_TRACKS = "few points tracked: 38 per frame"
 
 def _camera(review: Review) -> CameraResult:
     evidence = SolveEvidence(
-        frontend="tracks", parallax_deg=1.8, focal_length_px=1816.0, focal_source="solved",
-        focal_range_px=(1100.0, 2600.0), tracks_per_frame=38.0, track_length_frames=21.0,
+        frontend="tracks",
+        parallax_deg=1.8,
+        focal_length_px=1816.0,
+        focal_source="solved",
+        focal_range_px=(1100.0, 2600.0),
+        tracks_per_frame=38.0,
+        track_length_frames=21.0,
         reprojection_error_px={"p50": 0.41, "p90": 1.12, "p99": 2.3},
-        interpolated_frames=3, interpolated_share=0.0625,
-    )  # fmt: skip
+        interpolated_frames=3,
+        interpolated_share=0.0625,
+    )
     return CameraResult(
-        solve="full", frames=48, registered=45, interpolated=3, reprojection_error_px=0.52,
-        points=900, focal_length_px=1816.0, focal_source="solved", split_models=[45],
-        timings_s={}, files=[], review=review, evidence=evidence.model_dump(),
-    )  # fmt: skip
+        solve="full",
+        frames=48,
+        registered=45,
+        interpolated=3,
+        reprojection_error_px=0.52,
+        points=900,
+        focal_length_px=1816.0,
+        focal_source="solved",
+        split_models=[45],
+        timings_s={},
+        files=[],
+        review=review,
+        evidence=evidence.model_dump(),
+    )
 
 
 def _record(state: JobState, camera: StageRun | None) -> JobRecord:
@@ -64,9 +80,17 @@ def _record(state: JobState, camera: StageRun | None) -> JobRecord:
 
 def _run(result: CameraResult | None, status: StageStatus = StageStatus.DONE) -> StageRun:
     now = datetime.now(UTC)
-    return StageRun(name="camera", status=status, started_at=now, finished_at=now,
-                    duration_s=1.0, device="cpu", cpu_cores=2, backend="test",
-                    result=result)  # fmt: skip
+    return StageRun(
+        name="camera",
+        status=status,
+        started_at=now,
+        finished_at=now,
+        duration_s=1.0,
+        device="cpu",
+        cpu_cores=2,
+        backend="test",
+        result=result,
+    )
 
 
 def test_a_published_job_says_why_its_solve_needs_checking(receiver: Receiver) -> None:
