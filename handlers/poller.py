@@ -48,7 +48,7 @@ class Poller:
             report.listed += 1
             if classify(info.key, settings) is not Kind.PLATE:
                 continue
-            ref = ObjectRef(bucket=store.bucket, key=info.key, etag=info.etag, size=info.size)
+            ref = ObjectRef.of(store.bucket, info)
             if job_id_for(ref) in known:
                 continue
             if info.last_modified > settled_before:

@@ -26,6 +26,7 @@ from ingest_service.jobs.states import StageName
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from modal.app import _FunctionDecoratorType
 
     from ingest_service.depth.neural import ChunkFits
     from ingest_service.jobs.record import JobRecord
@@ -196,16 +197,23 @@ def run_job(job_id: str, stage_call: Call = "remote") -> str:
     return pipeline.run(job_id, _services(), runner=ModalStages(stage_call)).state.value
 
 
-@app.function(
-    image=media_image,
-    secrets=SECRETS,
-    cpu=4.0,
-    memory=8192,
-    timeout=6 * 3600,
-    retries=RETRIES,
-    max_containers=50,
-    ephemeral_disk=100 * 1024,
-)
+def _stage_function(
+    cpu: float, memory: int, max_containers: int, ephemeral_disk: int | None = None
+) -> _FunctionDecoratorType:
+    """A stage's function: the media image, retried, up to six hours; sized per stage."""
+    return app.function(
+        image=media_image,
+        secrets=SECRETS,
+        cpu=cpu,
+        memory=memory,
+        timeout=6 * 3600,
+        retries=RETRIES,
+        max_containers=max_containers,
+        ephemeral_disk=ephemeral_disk,
+    )
+
+
+@_stage_function(cpu=4.0, memory=8192, max_containers=50, ephemeral_disk=100 * 1024)
 def media_stage(record: str, stage: str) -> StageOutput:
     """probe and frames: streaming decode, several encoder threads."""
     from ingest_service.run.remote import run_stage_for_job
@@ -214,15 +222,7 @@ def media_stage(record: str, stage: str) -> StageOutput:
     return run_stage_for_job(_services(workers=4), _job(record), stage)
 
 
-@app.function(
-    image=media_image,
-    secrets=SECRETS,
-    cpu=8.0,
-    memory=32768,
-    timeout=6 * 3600,
-    retries=RETRIES,
-    max_containers=20,
-)
+@_stage_function(cpu=8.0, memory=32768, max_containers=20)
 def camera_stage(record: str, stage: str, fanout_call: Call = "remote") -> StageOutput:
     """camera, depth and masks: all cores, memory for COLMAP's matches and bundle
     adjustment; the classical depth and masks run here, the neural ones map their chunks

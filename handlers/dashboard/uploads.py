@@ -92,13 +92,7 @@ class Uploads:
                 if_none_match=True,
             )
         info = self.multipart.complete(request.key, upload_id, parts)
-        ref = ObjectRef(
-            bucket=self.services.store.bucket,
-            key=request.key,
-            etag=info.etag,
-            size=info.size,
-            version_id=info.version_id,
-        )
+        ref = ObjectRef.of(self.services.store.bucket, info)
         admission = Admission()
         self.gate.admit_ref(ref, admission)
         admitted = (admission.claimed or admission.duplicates)[0]

@@ -54,13 +54,7 @@ def ref_for_key(store: ObjectStore, key: str) -> ObjectRef:
 
 
 def _ref(store: ObjectStore, info: ObjectInfo) -> ObjectRef:
-    return ObjectRef(
-        bucket=store.bucket,
-        key=info.key,
-        etag=info.etag,
-        size=info.size,
-        version_id=info.version_id,
-    )
+    return ObjectRef.of(store.bucket, info)
 
 
 def _same_bytes(store: ObjectStore, info: ObjectInfo, path: Path) -> bool:

@@ -48,6 +48,6 @@ def apply_sidecar(services: Services, key: str) -> str:
         info = services.store.head(plate_key)
     except ObjectNotFoundError:
         return "plate not here yet; its job will read this sidecar when it is claimed"
-    ref = ObjectRef(bucket=services.store.bucket, key=plate_key, etag=info.etag, size=info.size)
+    ref = ObjectRef.of(services.store.bucket, info)
     options = options_for(services, plate_key)
     return services.ledger.amend_unstarted(job_id_for(ref), options)
