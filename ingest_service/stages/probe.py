@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import av
@@ -28,30 +29,12 @@ def run(ctx: StageContext) -> StageOutput:
     ):
         facts = describe(container, name)
     width, height = facts.display_size
-    result = ProbeResult(
-        container=facts.container,
-        codec=facts.codec,
-        profile=facts.profile,
-        pixel_format=facts.pixel_format,
-        bit_depth=facts.bit_depth,
-        coded_width=facts.coded_width,
-        coded_height=facts.coded_height,
-        rotation=facts.rotation,
-        width=width,
-        height=height,
-        pixel_aspect=Rational.of(facts.pixel_aspect),
-        fps=Rational.of(facts.fps),
-        frame_count=facts.frame_count,
-        frame_count_exact=facts.frame_count_exact,
-        duration_s=facts.duration_s,
-        timecode=facts.timecode,
-        color_primaries=facts.color_primaries,
-        color_transfer=facts.color_transfer,
-        color_space=facts.color_space,
-        has_audio=facts.has_audio,
-        size=info.size,
-        sha256=digest,
-    )
+    # Every fact the container told, as told; rates as exact ratios; the size as displayed.
+    told = dataclasses.asdict(facts) | {
+        "pixel_aspect": Rational.of(facts.pixel_aspect),
+        "fps": Rational.of(facts.fps),
+    }
+    result = ProbeResult(**told, width=width, height=height, size=info.size, sha256=digest)
     return StageOutput(result=result, backend=f"pyav-{av.__version__}")
 
 

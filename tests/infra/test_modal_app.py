@@ -100,6 +100,12 @@ def s3_env(s3_store: S3Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     return s3_store
 
 
+def _settings_env(monkeypatch: pytest.MonkeyPatch, **settings: object) -> None:
+    """What a deployment puts in its secrets: INGEST_<NAME> for each setting."""
+    for name, value in settings.items():
+        monkeypatch.setenv(f"INGEST_{name.upper()}", str(value))
+
+
 def _run_on_modal(modal_app, store: S3Store, plate: Path, key: str) -> JobRecord:  # type: ignore[no-untyped-def]
     """Claim a plate with the environment's settings and run its job through the app's
     functions: .local() runs their bodies here, against moto, with no Modal account."""
@@ -128,11 +134,14 @@ def test_sam3_masks_fan_out_over_gpu_workers_and_come_back_stitched(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("INGEST_STAGES", "probe,frames,masks")
-    monkeypatch.setenv("INGEST_MASKS_BACKEND", "sam3")
-    monkeypatch.setenv("INGEST_MODELS_DIR", str(models_dir))
-    monkeypatch.setenv("INGEST_MASKS_CHUNK_FRAMES", "8")
-    monkeypatch.setenv("INGEST_MASKS_CHUNK_OVERLAP", "2")
+    _settings_env(
+        monkeypatch,
+        stages="probe,frames,masks",
+        masks_backend="sam3",
+        models_dir=models_dir,
+        masks_chunk_frames=8,
+        masks_chunk_overlap=2,
+    )
     plate = make_plate(tmp_path / "plate.mov", seconds=0.5, width=96, height=64)  # 12 frames
     record = _run_on_modal(modal_app, s3_env, plate, "incoming/m.mov")
     run = record.stages["masks"]
@@ -177,10 +186,13 @@ def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
 
     rendered = [Scene().render(c, focal, width, height)[::8, ::8, 1].astype(float) for c in cams]
     monkeypatch.setattr(DepthAnything, "predict", predict)
-    monkeypatch.setenv("INGEST_STAGES", "probe,frames,camera,depth")
-    monkeypatch.setenv("INGEST_DEPTH_BACKEND", "depth-anything")
-    monkeypatch.setenv("INGEST_MODELS_DIR", str(models_dir))
-    monkeypatch.setenv("INGEST_MODEL_CHUNK_FRAMES", "10")
+    _settings_env(
+        monkeypatch,
+        stages="probe,frames,camera,depth",
+        depth_backend="depth-anything",
+        models_dir=models_dir,
+        model_chunk_frames=10,
+    )
     record = _run_on_modal(modal_app, s3_env, plate, "incoming/d.mp4")
     run = record.stages["depth"]
     assert run.status.value == "done", run.error

@@ -140,19 +140,23 @@ def test_non_retryable_failure_is_final(ledger: JobLedger) -> None:
         ledger.acquire(job_id, owner="w", lease_s=60)
 
 
-def test_published_job_is_never_run_again(ledger: JobLedger) -> None:
-    job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
-    handle = ledger.acquire(job_id, owner="w", lease_s=60)
+def _published(ledger: JobLedger) -> JobHandle:
+    handle = ledger.acquire(
+        ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id, owner="w", lease_s=60
+    )
     handle.update(lambda r: setattr(r, "state", JobState.PUBLISHED))
+    return handle
+
+
+def test_published_job_is_never_run_again(ledger: JobLedger) -> None:
+    job_id = _published(ledger).job_id
     assert ledger.get(job_id).lease is None
     with pytest.raises(JobStateError, match="already published"):
         ledger.acquire(job_id, owner="w2", lease_s=60)
 
 
 def test_illegal_transition_is_refused(ledger: JobLedger) -> None:
-    job_id = ledger.claim(REF, OPTIONS, max_attempts=3).record.job_id
-    handle = ledger.acquire(job_id, owner="w", lease_s=60)
-    handle.update(lambda r: setattr(r, "state", JobState.PUBLISHED))
+    handle = _published(ledger)
     with pytest.raises(JobStateError):
         handle.update(lambda r: setattr(r, "state", JobState.RUNNING))
 
