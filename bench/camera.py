@@ -252,8 +252,11 @@ def bench_plate(
             flush=True,
         )
         (work / "ours").mkdir()
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
+        # Linux keeps a process's peak RSS across fork and exec, so a child of this process
+        # (which holds the rendered plate) would report our peak, not the solve's; children
+        # of the fork server start from its small footprint.
+        server = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=1, mp_context=server) as child:
             ours = child.submit(
                 run_ours, images, names, width, height, threads, work / "ours"
             ).result()

@@ -73,7 +73,8 @@ base_image = (
     .uv_pip_install(*WEB_PINS)
     .env({"INGEST_ENVIRONMENT": "production"})
 )
-media_base = base_image.uv_pip_install(*MEDIA_PINS).env({"OMP_NUM_THREADS": "8"})
+# Both media-image functions reserve 4 CPUs: as many OpenMP threads, no more.
+media_base = base_image.uv_pip_install(*MEDIA_PINS).env({"OMP_NUM_THREADS": "4"})
 web_image = _with_our_code(base_image)
 media_image = _with_our_code(media_base)
 gpu_image = _with_our_code(
@@ -222,15 +223,17 @@ def media_stage(record: str, stage: str) -> StageOutput:
     return run_stage_for_job(_services(workers=4), _job(record), stage)
 
 
-@_stage_function(cpu=8.0, memory=32768, max_containers=20)
+@_stage_function(cpu=4.0, memory=8192, max_containers=20)
 def camera_stage(record: str, stage: str, fanout_call: Call = "remote") -> StageOutput:
-    """camera, depth and masks: all cores, memory for COLMAP's matches and bundle
-    adjustment; the classical depth and masks run here, the neural ones map their chunks
+    """camera, depth and masks. Sized from measurements (docs/camera.md): the camera solve
+    tracks on one thread and maps and adjusts on a few, and its peak memory is about
+    0.2 GiB, flat with clip length (48 frames 0.17 GiB, 120 frames 0.20 GiB); the classical
+    depth and masks peaked at 1 GiB on a 48-frame job. The neural backends map their chunks
     over the GPU workers below and align and publish their results here."""
     from ingest_service.run.remote import run_stage_for_job
 
     fanout = ModalFanout(record, fanout_call)
-    return run_stage_for_job(_services(workers=8), _job(record), stage, fanout=fanout)
+    return run_stage_for_job(_services(workers=4), _job(record), stage, fanout=fanout)
 
 
 # Both model workers: the weights Volume, a GPU from the list, a few containers kept warm.

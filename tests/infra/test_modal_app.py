@@ -54,7 +54,7 @@ def test_app_defines_the_functions_with_their_resources(modal_app) -> None:  # t
         "MaskWorker.*",
     }
     camera = functions["camera_stage"]._spec_
-    assert (camera.cpu, camera.memory) == (8.0, 32768)
+    assert (camera.cpu, camera.memory) == (4.0, 8192)
     media = functions["media_stage"]._spec_
     assert (media.cpu, media.memory) == (4.0, 8192)
     for name, function in functions.items():
