@@ -48,13 +48,8 @@ def solve_features(
     settings: SolveSettings,
     scratch: Path,
 ) -> SolveOutcome:
-    """Cameras for `names` (in frame order) from images of `width` x `height`."""
-    if len(names) < 3:
-        raise CameraSolveError(
-            f"a camera solve needs at least 3 frames, the plate has {len(names)}"
-        )
-    # COLMAP logs every step at INFO; keep that for -vv (DEBUG) runs only.
-    pycolmap.logging.minloglevel = 0 if log.isEnabledFor(logging.DEBUG) else 2
+    """Cameras for `names` (in frame order) from images of `width` x `height`; called by
+    `camera.solve`, which checks the frame count and sets COLMAP's logging."""
     timings: dict[str, float] = {}
     database = scratch / "colmap.db"
     focal = focal_hint_px or 1.2 * max(width, height)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from ingest_service.camera.solution import SolveEvidence
 from ingest_service.jobs.options import FrameFormat
 from ingest_service.jobs.record import ErrorInfo, JobOptions, JobRecord, StageRun
 from ingest_service.jobs.results import CameraResult
@@ -14,42 +13,10 @@ from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.notify.channels import WebhookChannel
 from ingest_service.notify.message import Notification
 from ingest_service.notify.signing import verify
-from ingest_service.notify.verdict import Review
+from tests.camera_results import FEW_TRACKS, WEAK_FOCAL, camera_result
 from tests.http_receiver import Receiver
 
 KEY = b"test-signing-key"
-WEAK_FOCAL = "focal length weakly constrained: 1816 px, anything from 1100 to 2600 px fits"
-FEW_TRACKS = "few points tracked: 38 per frame"
-
-
-def _camera(review: Review) -> CameraResult:
-    evidence = SolveEvidence(
-        frontend="tracks",
-        parallax_deg=1.8,
-        focal_length_px=1816.0,
-        focal_source="solved",
-        focal_range_px=(1100.0, 2600.0),
-        tracks_per_frame=38.0,
-        track_length_frames=21.0,
-        reprojection_error_px={"p50": 0.41, "p90": 1.12, "p99": 2.3},
-        interpolated_frames=3,
-        interpolated_share=0.0625,
-    )
-    return CameraResult(
-        solve="full",
-        frames=48,
-        registered=45,
-        interpolated=3,
-        reprojection_error_px=0.52,
-        points=900,
-        focal_length_px=1816.0,
-        focal_source="solved",
-        split_models=[45],
-        timings_s={},
-        files=[],
-        review=review,
-        evidence=evidence.model_dump(),
-    )
 
 
 def _record(state: JobState, camera: StageRun | None) -> JobRecord:
@@ -95,7 +62,7 @@ def _run(result: CameraResult | None, status: StageStatus = StageStatus.DONE) ->
 
 def test_a_published_job_says_why_its_solve_needs_checking(receiver: Receiver) -> None:
     note = Notification.for_job(
-        _record(JobState.PUBLISHED, _run(_camera([WEAK_FOCAL, FEW_TRACKS])))
+        _record(JobState.PUBLISHED, _run(camera_result([WEAK_FOCAL, FEW_TRACKS])))
     )
     delivery = WebhookChannel(receiver.url, signing_key=KEY).send(note)
     assert delivery.ok
@@ -111,12 +78,13 @@ def test_a_published_job_says_why_its_solve_needs_checking(receiver: Receiver) -
 
 
 def test_a_good_solve_says_ok() -> None:
-    body = json.loads(Notification.for_job(_record(JobState.PUBLISHED, _run(_camera("ok")))).body())
+    record = _record(JobState.PUBLISHED, _run(camera_result("ok")))
+    body = json.loads(Notification.for_job(record).body())
     assert body["camera"]["review"] == "ok"
 
 
 def test_a_job_that_failed_after_its_solve_still_tells_the_verdict() -> None:
-    note = Notification.for_job(_record(JobState.FAILED, _run(_camera([WEAK_FOCAL]))))
+    note = Notification.for_job(_record(JobState.FAILED, _run(camera_result([WEAK_FOCAL]))))
     body = json.loads(note.body())
     assert body["event"] == "job.failed"
     assert body["camera"]["review"] == [WEAK_FOCAL]
@@ -130,7 +98,7 @@ def test_no_verdict_when_the_camera_did_not_run_or_failed() -> None:
 
 
 def test_an_older_record_without_evidence_still_tells_the_verdict() -> None:
-    older = _camera([WEAK_FOCAL]).model_copy(update={"evidence": None})
+    older = camera_result([WEAK_FOCAL]).model_copy(update={"evidence": None})
     camera = json.loads(Notification.for_job(_record(JobState.PUBLISHED, _run(older))).body())[
         "camera"
     ]
