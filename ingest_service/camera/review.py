@@ -139,8 +139,10 @@ def focal_range_rotation(
 
 
 def fitting_range(focals: list[float], costs: list[float]) -> tuple[float, float] | None:
-    """The span of focal lengths whose cost is within FOCAL_FIT of the best, interpolated
-    between grid points (and clamped to the grid: a range at its edge is open-ended)."""
+    """The span of focal lengths whose cost is within FOCAL_FIT of the best, clamped to the
+    grid (a range at its edge is open-ended). Between grid points the squared cost is taken
+    as quadratic about the best focal length, as a least-squares cost is near its minimum:
+    a straight line between a coarse grid's points would draw the range too narrow."""
     cost = np.asarray(costs)
     if not np.isfinite(cost).any():
         return None
@@ -153,18 +155,24 @@ def fitting_range(focals: list[float], costs: list[float]) -> tuple[float, float
     while hi_i < len(cost) - 1 and cost[hi_i + 1] <= limit:
         hi_i += 1
     lo, hi = focals[lo_i], focals[hi_i]
+    centre, floor = focals[best], float(cost[best])
     if lo_i > 0:
-        lo = _cross(focals[lo_i - 1], focals[lo_i], cost[lo_i - 1], cost[lo_i], limit)
+        lo = _cross(focals[lo_i - 1], focals[lo_i], float(cost[lo_i - 1]), centre, floor, limit)
     if hi_i < len(cost) - 1:
-        hi = _cross(focals[hi_i + 1], focals[hi_i], cost[hi_i + 1], cost[hi_i], limit)
+        hi = _cross(focals[hi_i + 1], focals[hi_i], float(cost[hi_i + 1]), centre, floor, limit)
     return (float(lo), float(hi))
 
 
-def _cross(outside: float, inside: float, c_out: float, c_in: float, limit: float) -> float:
-    if not np.isfinite(c_out) or c_out == c_in:
+def _cross(
+    outside: float, inside: float, c_out: float, centre: float, floor: float, limit: float
+) -> float:
+    """Where cost² = floor² + k (f - centre)², fitted through the outside point, reaches
+    limit; never past the outside point nor short of the inside one."""
+    if not np.isfinite(c_out) or c_out <= floor:
         return inside
-    t = (c_out - limit) / (c_out - c_in)
-    return outside + t * (inside - outside)
+    reach = abs(outside - centre) * np.sqrt((limit**2 - floor**2) / (c_out**2 - floor**2))
+    crossing = centre + np.sign(outside - centre) * reach
+    return float(np.clip(crossing, min(inside, outside), max(inside, outside)))
 
 
 def verdict(kind: SolveKind, evidence: SolveEvidence) -> list[str]:

@@ -3,6 +3,7 @@ reasons an artist is given."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ingest_service.camera.review import fitting_range, verdict
@@ -25,10 +26,12 @@ def _evidence(**overrides: object) -> SolveEvidence:
     return SolveEvidence.model_validate(fields | overrides)
 
 
-def test_the_fitting_range_is_interpolated_where_the_cost_crosses_five_percent() -> None:
+def test_the_fitting_range_follows_a_quadratic_cost_between_grid_points() -> None:
+    # cost² = 1 + (f - 1000)² / 100²: 5 % more than the best is reached 32 px either side.
     focals = [800.0, 900.0, 1000.0, 1100.0, 1200.0]
-    costs = [2.0, 1.1, 1.0, 1.1, 2.0]  # 5 % more than 1.0 is crossed halfway to 900 and 1100
-    assert fitting_range(focals, costs) == pytest.approx((950.0, 1050.0))
+    costs = [float(np.sqrt(1 + ((f - 1000) / 100) ** 2)) for f in focals]
+    reach = 100 * np.sqrt(1.05**2 - 1)
+    assert fitting_range(focals, costs) == pytest.approx((1000 - reach, 1000 + reach))
 
 
 def test_a_flat_profile_fits_the_whole_grid() -> None:
