@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
-from ingest_service.camera.outcome import SolveOutcome, SolveSettings, timed
+from ingest_service.camera.outcome import SolveInput, SolveOutcome, SolveSettings, timed
 from ingest_service.camera.review import measure_reconstruction
 from ingest_service.camera.rotation_only import (
     PairHomography,
@@ -38,18 +38,11 @@ STATIC_PX = 0.5  # corners moving less than this between frames: a locked-off ca
 ROTATION_RESIDUAL = 0.02  # how far K⁻¹HK may be from a rotation for a nodal solve
 
 
-def solve_features(
-    image_dir: Path,
-    names: list[str],
-    width: int,
-    height: int,
-    *,
-    focal_hint_px: float | None,
-    settings: SolveSettings,
-    scratch: Path,
-) -> SolveOutcome:
-    """Cameras for `names` (in frame order) from images of `width` x `height`; called by
-    `camera.solve`, which checks the frame count and sets COLMAP's logging."""
+def solve_features(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
+    """Cameras for every frame; called by `camera.solve`, which checks the frame count and
+    sets COLMAP's logging."""
+    image_dir, names, scratch = given.image_dir, given.names, given.scratch
+    width, height, focal_hint_px = given.width, given.height, given.focal_hint_px
     timings: dict[str, float] = {}
     database = scratch / "colmap.db"
     focal = focal_hint_px or 1.2 * max(width, height)

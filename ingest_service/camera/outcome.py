@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -27,6 +28,18 @@ class SolveSettings:
     mapper: Mapper = "global"  # features front end: "global" or "incremental"
     max_keyframes: int = 200  # features front end
     distortion: bool = True  # estimate radial distortion when the lens shows it
+
+
+@dataclass(frozen=True)
+class SolveInput:
+    """What every front end solves from: frames staged at solve resolution."""
+
+    image_dir: Path
+    names: list[str]  # in frame order
+    width: int
+    height: int
+    focal_hint_px: float | None
+    scratch: Path  # a folder the solve may write to
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import pycolmap
 
 from ingest_service.camera.features_solve import solve_features
-from ingest_service.camera.outcome import SolveOutcome, SolveSettings
+from ingest_service.camera.outcome import SolveInput, SolveOutcome, SolveSettings
 from ingest_service.camera.video_solve import TrackingFailedError, solve_tracks
 from ingest_service.errors import CameraSolveError
 
@@ -40,13 +40,13 @@ def solve(
     pycolmap.logging.minloglevel = 0 if log.isEnabledFor(logging.DEBUG) else 2
     # Whatever pycolmap draws without a seed of its own starts from the same state.
     pycolmap.set_random_seed(0)
-    arguments = {"focal_hint_px": focal_hint_px, "settings": settings, "scratch": scratch}
+    given = SolveInput(image_dir, names, width, height, focal_hint_px, scratch)
     if settings.frontend == "tracks":
         try:
-            return solve_tracks(image_dir, names, width, height, **arguments)  # type: ignore[arg-type]
+            return solve_tracks(given, settings)
         except TrackingFailedError as exc:
             log.warning("tracking failed (%s): solving from features instead", exc)
-            outcome = solve_features(image_dir, names, width, height, **arguments)  # type: ignore[arg-type]
+            outcome = solve_features(given, settings)
             outcome.fallback_reason = str(exc)
             return outcome
-    return solve_features(image_dir, names, width, height, **arguments)  # type: ignore[arg-type]
+    return solve_features(given, settings)

@@ -20,7 +20,7 @@ from ingest_service.camera.keyframe_map import map_keyframes
 from ingest_service.camera.keyframes import KeyframeSettings, select_keyframes
 from ingest_service.camera.lens import Lens
 from ingest_service.camera.motion_kind import MotionEvidence, classify
-from ingest_service.camera.outcome import SolveOutcome, SolveSettings, timed
+from ingest_service.camera.outcome import SolveInput, SolveOutcome, SolveSettings, timed
 from ingest_service.camera.refine import Adjusted, register_and_adjust
 from ingest_service.camera.review import Measured, focal_range_rotation, measure_reconstruction
 from ingest_service.camera.rotation_only import PairHomography, rotation_between, solve_rotations
@@ -37,16 +37,9 @@ class TrackingFailedError(CameraSolveError):
     """The plate could not be solved from point tracks (cuts, too little to follow)."""
 
 
-def solve_tracks(
-    image_dir: Path,
-    names: list[str],
-    width: int,
-    height: int,
-    *,
-    focal_hint_px: float | None,
-    settings: SolveSettings,
-    scratch: Path,
-) -> SolveOutcome:
+def solve_tracks(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
+    image_dir, names, scratch = given.image_dir, given.names, given.scratch
+    width, height, focal_hint_px = given.width, given.height, given.focal_hint_px
     timings: dict[str, float] = {}
     with timed(timings, "tracking"):
         tracks = track(_grey(image_dir, names), TrackingSettings(points=settings.track_points))
