@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest_service.camera.lens import Lens
+from ingest_service.camera.outcome import cameras_by_frame
 from ingest_service.camera.solve import SolveSettings, solve
 from ingest_service.errors import CameraSolveError
 from ingest_service.samples.plate import ffmpeg_exe
@@ -171,13 +172,7 @@ def run_pycolmap(
     if not models:
         return SolverRun(seconds, timings, {}, error="the mapper made no model")
     best = max(models.values(), key=lambda m: m.num_reg_images())
-    index = {name: i for i, name in enumerate(names)}
-    cameras = {}
-    for image in best.images.values():
-        if image.has_pose:
-            w2c = np.eye(4)
-            w2c[:3, :] = image.cam_from_world().matrix()
-            cameras[index[image.name]] = np.linalg.inv(w2c)
+    cameras = cameras_by_frame(best, names)
     camera = next(iter(best.cameras.values()))
     kind = f"{len(models)} models" if len(models) > 1 else "1 model"
     return SolverRun(

@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
-from ingest_service.camera.outcome import SolveInput, SolveOutcome, SolveSettings, timed
+from ingest_service.camera.outcome import (
+    SolveInput,
+    SolveOutcome,
+    SolveSettings,
+    cameras_by_frame,
+    timed,
+)
 from ingest_service.camera.review import measure_reconstruction
 from ingest_service.camera.rotation_only import (
     PairHomography,
@@ -299,13 +305,7 @@ def _outcome(
         )
     sizes = sorted((m.num_reg_images() for m in models.values()), reverse=True)
     best = _best(models)
-    index = {name: i for i, name in enumerate(names)}
-    cameras = {}
-    for image in best.images.values():
-        if image.has_pose:
-            w2c = np.eye(4)
-            w2c[:3, :] = image.cam_from_world().matrix()
-            cameras[index[image.name]] = np.linalg.inv(w2c)
+    cameras = cameras_by_frame(best, names)
     camera = next(iter(best.cameras.values()))
     points = list(best.points3D.values())
     xyz = np.array([p.xyz for p in points]).reshape(-1, 3)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pycolmap
 
 from ingest_service.camera.review import Measured
 from ingest_service.camera.solution import SolveKind
@@ -57,6 +58,18 @@ class SolveOutcome:
     frontend: Frontend = "features"
     fallback_reason: str | None = None  # why the tracks front end handed over to features
     measured: Measured = field(default_factory=Measured)  # at solve resolution
+
+
+def cameras_by_frame(rec: pycolmap.Reconstruction, names: list[str]) -> dict[int, np.ndarray]:
+    """OpenCV camera-to-world of every posed image, by its frame's index in `names`."""
+    index = {name: i for i, name in enumerate(names)}
+    cameras = {}
+    for image in rec.images.values():
+        if image.has_pose:
+            w2c = np.eye(4)
+            w2c[:3, :] = image.cam_from_world().matrix()
+            cameras[index[image.name]] = np.linalg.inv(w2c)
+    return cameras
 
 
 @contextmanager
