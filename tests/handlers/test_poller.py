@@ -12,7 +12,7 @@ import pytest
 
 from handlers.admission import Gate
 from handlers.poller import Poller
-from ingest_service.jobs.record import ErrorInfo, JobRecord
+from ingest_service.jobs.record import ErrorInfo, JobRecord, utcnow
 from ingest_service.jobs.states import JobState
 from ingest_service.services import Services
 from storage import S3Store
@@ -157,8 +157,12 @@ def test_race_webhook_deliveries_and_poller_make_exactly_one_job_per_object(
     deliveries = [Notice(ref, "ObjectCreated:Put", "s3") for ref in refs] * 3
     stop = threading.Event()
 
+    # The poller's clock stays at the start: on a slow machine this test can outlast a
+    # poll interval, and a claim that old would rightly be re-dispatched as lost.
+    started = utcnow()
+
     def poll() -> None:
-        poller = Poller(gate)
+        poller = Poller(gate, clock=lambda: started)
         while not stop.is_set():
             poller.poll_once()
 
