@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from storage.errors import PicklableError
 
-class IngestError(Exception):
-    """Base of the domain's errors."""
+
+class IngestError(PicklableError):
+    """Base of the domain's errors; each one crosses a Modal call's boundary intact."""
 
     retryable: bool = False
 

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
 
-class StorageError(Exception):
+
+class PicklableError(Exception):
+    """An error that keeps its keyword fields through pickle: a Modal function's errors
+    reach its caller pickled, and one that cannot be rebuilt arrives as an unknown error."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce rebuilds with cls(*args), which drops keyword-only fields.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[BaseException], args: tuple[object, ...]) -> BaseException:
+    return cls.__new__(cls, *args)  # BaseException.__new__ sets args; pickle sets the rest
+
+
+class StorageError(PicklableError):
     """Base of every error an object store raises."""
 
     retryable: bool = False
