@@ -17,7 +17,9 @@ import numpy as np
 from ingest_service.models.runtime import (
     Runtime,
     loaded_once,
+    normalised,
     preprocessor_config,
+    pretrained,
     require_torch,
 )
 
@@ -68,10 +70,7 @@ class DepthAnything:
             require_torch()
             from transformers import DepthAnythingForDepthEstimation
 
-            model: Any = DepthAnythingForDepthEstimation.from_pretrained(
-                folder, dtype=runtime.dtype, local_files_only=True
-            )
-            model.to(runtime.device).eval()
+            model = pretrained(DepthAnythingForDepthEstimation, folder, runtime)
             metric = getattr(model.config, "depth_estimation_type", "relative") == "metric"
             return cls(model, runtime, Preprocess.read(folder), metric)
 
@@ -83,16 +82,16 @@ class DepthAnything:
         torch = require_torch()
         height, width = frames[0].shape[:2]
         h, w = self.preprocess.input_size(height, width)
-        device, dtype = self.runtime.device, self.runtime.dtype
         with torch.inference_mode():
-            batch = torch.from_numpy(np.stack(frames)).to(device)
-            x = batch.permute(0, 3, 1, 2).float() / 255.0
-            x = torch.nn.functional.interpolate(
-                x, size=(h, w), mode="bicubic", align_corners=False, antialias=True
+            batch = torch.from_numpy(np.stack(frames)).to(self.runtime.device)
+            x = normalised(
+                batch.permute(0, 3, 1, 2).float() / 255.0,
+                (h, w),
+                mode="bicubic",
+                mean=self.preprocess.mean,
+                std=self.preprocess.std,
+                dtype=self.runtime.dtype,
             )
-            mean = torch.tensor(self.preprocess.mean, device=device).view(1, 3, 1, 1)
-            std = torch.tensor(self.preprocess.std, device=device).view(1, 3, 1, 1)
-            x = ((x - mean) / std).to(dtype)
             predicted = self.model(pixel_values=x).predicted_depth.float()
             if self.metric:
                 predicted = 1.0 / predicted.clamp(min=1e-6)

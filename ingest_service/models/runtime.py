@@ -51,6 +51,33 @@ def pick_runtime(preference: Literal["auto", "cpu", "cuda"], *, half: str = "flo
     return Runtime("cpu", "float32", "cpu")
 
 
+def pretrained(model_class: Any, folder: Path, runtime: Runtime) -> Any:
+    """A snapshot's weights from `folder` (never the hub), on the runtime's device, in
+    its dtype, ready for inference."""
+    model = model_class.from_pretrained(folder, dtype=runtime.dtype, local_files_only=True)
+    return model.to(runtime.device).eval()
+
+
+def normalised(
+    pixels: Any,
+    size: tuple[int, int],
+    *,
+    mode: str,
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+    dtype: Any,
+) -> Any:
+    """(N, 3, h, w) float pixels in [0, 1] resized to `size` and normalised, on their own
+    device: what a model's image processor does on the CPU, without torchvision."""
+    torch = require_torch()
+    resized = torch.nn.functional.interpolate(
+        pixels, size=size, mode=mode, align_corners=False, antialias=True
+    )
+    mean_t = torch.tensor(mean, device=pixels.device).view(1, 3, 1, 1)
+    std_t = torch.tensor(std, device=pixels.device).view(1, 3, 1, 1)
+    return ((resized - mean_t) / std_t).to(dtype)
+
+
 def preprocessor_config(folder: Path) -> dict[str, Any]:
     """The snapshot's preprocessor_config.json (sizes, mean, std), or {} without one."""
     path = folder / "preprocessor_config.json"

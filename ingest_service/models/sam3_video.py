@@ -17,7 +17,9 @@ import numpy as np
 from ingest_service.models.runtime import (
     Runtime,
     loaded_once,
+    normalised,
     preprocessor_config,
+    pretrained,
     require_torch,
 )
 
@@ -68,10 +70,7 @@ class Sam3Video:
             require_torch()
             from transformers import AutoTokenizer, Sam3VideoModel
 
-            model: Any = Sam3VideoModel.from_pretrained(
-                folder, dtype=runtime.dtype, local_files_only=True
-            )
-            model.to(runtime.device).eval()
+            model = pretrained(Sam3VideoModel, folder, runtime)
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
             return cls(model, tokenizer, runtime, Normalise.read(folder))
 
@@ -109,16 +108,17 @@ class Sam3Video:
 
     def track(self, run: Sam3Session, rgb: np.ndarray) -> list[Instance]:
         torch = require_torch()
-        device, size = self.runtime.device, self.image_size
-        session = run.session
+        size, session = self.image_size, run.session
         with torch.inference_mode():
-            x = torch.from_numpy(rgb).to(device).permute(2, 0, 1).float()[None] / 255.0
-            x = torch.nn.functional.interpolate(
-                x, size=(size, size), mode="bilinear", align_corners=False, antialias=True
-            )
-            mean = torch.tensor(self.normalise.mean, device=device).view(1, 3, 1, 1)
-            std = torch.tensor(self.normalise.std, device=device).view(1, 3, 1, 1)
-            x = ((x - mean) / std).to(self.runtime.dtype)[0]
+            pixels = torch.from_numpy(rgb).to(self.runtime.device).permute(2, 0, 1)
+            x = normalised(
+                pixels.float()[None] / 255.0,
+                (size, size),
+                mode="bilinear",
+                mean=self.normalise.mean,
+                std=self.normalise.std,
+                dtype=self.runtime.dtype,
+            )[0]
             out = self.model(inference_session=session, frame=x)
             hidden = set(out.removed_obj_ids or ()) | set(out.suppressed_obj_ids or ())
             instances: list[Instance] = []
