@@ -12,7 +12,7 @@ from botocore.config import Config
 
 from storage.base import ObjectInfo, StoredObject
 from storage.s3_errors import call, translated
-from storage.s3_reader import S3RangeReader
+from storage.s3_reader import S3RangeReader, get_whole
 from storage.s3_upload import MiB, upload_file
 
 if TYPE_CHECKING:
@@ -97,9 +97,7 @@ class S3Store:
 
     def get(self, key: str, *, version_id: str | None = None) -> StoredObject:
         extra: dict[str, Any] = {"VersionId": version_id} if version_id else {}
-        with translated("get", key):
-            response = self.client.get_object(Bucket=self._bucket, Key=key, **extra)
-            data = response["Body"].read()
+        response, data = get_whole(self.client, "get", Bucket=self._bucket, Key=key, **extra)
         info = ObjectInfo(
             key=key,
             size=len(data),

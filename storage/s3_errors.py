@@ -12,6 +12,7 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    IncompleteReadError,
     NoCredentialsError,
     PartialCredentialsError,
     ReadTimeoutError,
@@ -62,6 +63,7 @@ NETWORK_ERRORS = (
     ReadTimeoutError,
     ConnectionClosedError,
     ResponseStreamingError,
+    IncompleteReadError,
 )
 
 T = TypeVar("T")

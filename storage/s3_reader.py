@@ -6,13 +6,34 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from storage.errors import TransientStorageError
-from storage.s3_errors import translated
+from storage.s3_errors import call, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
 BLOCK_SIZE = 8 * 1024 * 1024
 STREAM_RETRIES = 3
+
+
+def get_whole(client: S3Client, action: str, **params: Any) -> tuple[GetObjectOutputTypeDef, bytes]:
+    """GET an object (or a range of it) and its body, read to the end.
+
+    botocore retries a request, not a body that drops mid-stream (a truncated response,
+    a reset connection): the whole GET is asked again, a few times, before giving up.
+    """
+    key = params.get("Key")
+    left = STREAM_RETRIES
+    while True:
+        # A failed request was retried by botocore already; only the body is ours to retry.
+        response = call(action, key, lambda: client.get_object(**params))
+        try:
+            with translated(action, key):
+                return response, response["Body"].read()
+        except TransientStorageError:
+            left -= 1
+            if not left:
+                raise
 
 
 class S3RangeReader(io.RawIOBase):
@@ -92,20 +113,12 @@ class S3RangeReader(io.RawIOBase):
 
     def _fetch(self, start: int) -> None:
         end = min(start + self._block_size, self._size) - 1
-        for attempt in range(STREAM_RETRIES):
-            try:
-                with translated("read", self._key):
-                    response = self._client.get_object(
-                        Bucket=self._bucket,
-                        Key=self._key,
-                        Range=f"bytes={start}-{end}",
-                        **self._pin,
-                    )
-                    # botocore retries the request, not a body that drops mid-stream.
-                    self._block = response["Body"].read()
-            except TransientStorageError:
-                if attempt == STREAM_RETRIES - 1:
-                    raise
-                continue
-            self._block_start = start
-            return
+        _, self._block = get_whole(
+            self._client,
+            "read",
+            Bucket=self._bucket,
+            Key=self._key,
+            Range=f"bytes={start}-{end}",
+            **self._pin,
+        )
+        self._block_start = start
