@@ -7,6 +7,8 @@ known.
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass, field
+
 import cv2
 import numpy as np
 
@@ -32,30 +34,27 @@ def encode(mask: np.ndarray) -> bytes:
     return buffer.tobytes()
 
 
+@dataclass(eq=False)
 class MaskWriter:
-    def __init__(
-        self, store: ObjectStore, prefix: str, *, first: int, count: int, width: int, height: int
-    ) -> None:
-        self.store = store
-        self.prefix = prefix
-        self.first = first
-        self.count = count
-        self.width = width
-        self.height = height
-        self.pad = max(4, len(str(first + count - 1)))
-        self.files: list[OutputFile] = []
-        self.written: dict[str, set[int]] = {}
-        self.area: dict[str, float] = {}
+    """Publishes a plate's masks under `prefix`, a folder per label, and tracks what it wrote."""
+
+    store: ObjectStore
+    prefix: str
+    _: KW_ONLY
+    first: int
+    count: int
+    width: int
+    height: int
+    files: list[OutputFile] = field(default_factory=list, init=False)
+    written: dict[str, set[int]] = field(default_factory=dict, init=False)
+    area: dict[str, float] = field(default_factory=dict, init=False)
+
+    @property
+    def pad(self) -> int:
+        return max(4, len(str(self.first + self.count - 1)))
 
     def put(self, folder: str, index: int, mask: np.ndarray) -> None:
-        number = self.first + index
-        key = f"{self.prefix}{folder}/mask.{number:0{self.pad}d}.png"
-        self.files.append(
-            put_output(
-                self.store, key, encode(mask), media_type="image/png", role="mask", frame=number
-            )
-        )
-        self.written.setdefault(folder, set()).add(index)
+        self.put_encoded(folder, index, encode(mask))
         self.area[folder] = self.area.get(folder, 0.0) + float(mask.mean())
 
     def put_encoded(self, folder: str, index: int, data: bytes) -> None:
