@@ -12,6 +12,8 @@ from ingest_service.jobs.states import JobState
 from ingest_service.run.dispatch import Dispatcher
 from ingest_service.run.intake import apply_sidecar, claim_plate
 from ingest_service.services import Services
+from storage import InvalidKeyError
+from storage.keys import check_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,12 @@ class Gate:
         if not is_create_event(notice.event):
             result.skipped.append(Skipped(ref.key, f"not a create event ({notice.event})"))
             return
+        try:
+            self._check_storable(ref.key)
+        except InvalidKeyError as exc:
+            # Refused for good, not "try again": a sender that redelivers gets the same answer.
+            result.skipped.append(Skipped(ref.key, f"key refused: {exc}"))
+            return
         kind = classify(ref.key, self.services.settings)
         if kind is Kind.SIDECAR:
             result.sidecars.append(Skipped(ref.key, apply_sidecar(self.services, ref.key)))
@@ -72,3 +80,11 @@ class Gate:
             result.skipped.append(Skipped(ref.key, "older than an event already seen for this key"))
             return
         self.admit_ref(ref, result)
+
+    def _check_storable(self, key: str) -> None:
+        """Keys every store can hold, checked before anything is written for them: a plate
+        and its sidecar sit side by side, so the sidecar's name must be valid too. The
+        rule is the folder store's, applied to S3 as well, so a bucket behaves the same
+        whichever backend serves it."""
+        check_key(key)
+        check_key(self.services.settings.layout.sidecar(key))

@@ -21,7 +21,7 @@ from handlers.sns_signature import SnsVerifier, check_sns_url, fetch_https
 from ingest_service.metrics import METRICS
 from ingest_service.run.dispatch import Dispatcher
 from ingest_service.services import Services
-from storage import StorageError
+from storage import InvalidKeyError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,9 @@ def create_app(
         except SnsSignatureError as exc:
             log.warning("refused an SNS message: %s", exc)
             raise HTTPException(403, f"SNS message refused: {exc}") from exc
+        except InvalidKeyError as exc:
+            # Bad input, not an outage: a 503 would have the sender deliver it forever.
+            raise HTTPException(400, f"key refused: {exc}") from exc
         except StorageError as exc:
             # 503 makes S3, SNS and EventBridge deliver again later; claims are idempotent.
             log.error("could not record events: %s", exc)

@@ -20,14 +20,52 @@ class Shape(StrEnum):
     S3_TEST = "s3-test"
 
 
+# The formats we read nest six levels at most; a deeper body is not one of them, and
+# parsing much deeper would exhaust the interpreter's stack.
+MAX_DEPTH = 32
+
+
 def load_json(body: bytes) -> dict[str, Any]:
+    """A JSON object whose strings are all valid Unicode, nested at most `MAX_DEPTH` deep."""
     try:
         doc = json.loads(body)
+    except RecursionError as exc:
+        raise EventFormatError(f"body is JSON nested deeper than {MAX_DEPTH} levels") from exc
     except ValueError as exc:
         raise EventFormatError(f"body is not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise EventFormatError("body is JSON but not an object")
+    _check_values(doc)
     return doc
+
+
+def _check_values(doc: dict[str, Any]) -> None:
+    """Walked with a stack of its own: recursion is what a hostile body would exhaust."""
+    stack: list[tuple[object, int]] = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value)
+            continue
+        if isinstance(value, dict):
+            children: list[object] = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise EventFormatError(f"body is JSON nested deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # JSON may spell a lone surrogate ("\ud800"); no key, bucket or ETag holds one.
+        raise EventFormatError(
+            f"body holds a lone surrogate ({text[exc.start]!a}): not valid Unicode"
+        ) from exc
 
 
 def shape_of(doc: Mapping[str, Any], headers: Mapping[str, str]) -> Shape:
