@@ -44,6 +44,13 @@ def _records(services: Services, *keys: str) -> dict[str, Any]:
     return doc
 
 
+def _eventbridge(services: Services, key: str) -> bytes:
+    doc = event("eventbridge_object_created.json")
+    doc["detail"]["bucket"]["name"] = services.store.bucket
+    doc["detail"]["object"]["key"] = key
+    return json.dumps(doc).encode()
+
+
 def _post(client: TestClient, body: bytes) -> Any:
     return client.post("/events", content=body, headers=JSON)
 
@@ -73,10 +80,7 @@ def test_lone_surrogate_is_400(client: TestClient, hook_services: Services, fiel
 def test_lone_surrogate_in_an_eventbridge_key_is_400(
     client: TestClient, hook_services: Services
 ) -> None:
-    doc = event("eventbridge_object_created.json")
-    doc["detail"]["bucket"]["name"] = hook_services.store.bucket
-    doc["detail"]["object"]["key"] = "incoming/\udfff.mov"
-    assert _post(client, json.dumps(doc).encode()).status_code == 400
+    assert _post(client, _eventbridge(hook_services, "incoming/\udfff.mov")).status_code == 400
 
 
 # Each as S3 would send it (form-encoded), and why the service refuses it.
@@ -133,10 +137,7 @@ def test_unsafe_keys_are_refused_on_s3_too(s3_store: ObjectStore, tmp_path: Path
 def test_unsafe_eventbridge_key_is_refused_with_200(
     client: TestClient, hook_services: Services
 ) -> None:
-    doc = event("eventbridge_object_created.json")
-    doc["detail"]["bucket"]["name"] = hook_services.store.bucket
-    doc["detail"]["object"]["key"] = "incoming/../../etc/sh0010.mov"
-    response = _post(client, json.dumps(doc).encode())
+    response = _post(client, _eventbridge(hook_services, "incoming/../../etc/sh0010.mov"))
     assert response.status_code == 200
     assert response.json()["ignored"][0]["reason"].startswith("key refused:")
     assert list(hook_services.ledger.ids()) == []
