@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,8 @@ from storage.s3_upload import MiB, upload_file
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+
 
 def make_client(
     *,
@@ -29,15 +32,25 @@ def make_client(
     """A client with botocore's standard retry mode (5xx, throttling, timeouts, capped backoff).
 
     Credentials come from the standard chain (environment, profile, instance role), and
-    `AWS_ENDPOINT_URL` is honoured by botocore itself when `endpoint_url` is None.
+    `AWS_ENDPOINT_URL` is honoured by botocore itself when `endpoint_url` is None. The
+    region is `region`, else botocore's chain (`AWS_DEFAULT_REGION`, the profile), else
+    `AWS_REGION`, which the other AWS SDKs read and botocore does not.
     """
+    session = boto3.session.Session()
+    region = region or session.region_name or os.environ.get("AWS_REGION") or None
+    on_aws = not (endpoint_url or any(os.environ.get(name) for name in ENDPOINT_VARIABLES))
     config = Config(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         max_pool_connections=max_pool_connections,
         connect_timeout=10,
         read_timeout=60,
+        # Presigned URLs: SigV4 always (botocore still presigns SigV2 in us-east-1, which
+        # buckets made since 2020 refuse), and on AWS the bucket's regional host rather
+        # than the global one (opt-in regions and new buckets answer only there). Dotted
+        # bucket names stay path-style; other endpoints (MinIO) keep botocore's choice.
+        signature_version="s3v4",
+        s3={"addressing_style": "virtual"} if on_aws else {},
     )
-    session = boto3.session.Session()
     client: S3Client = session.client(
         "s3", endpoint_url=endpoint_url, region_name=region, config=config
     )
