@@ -12,9 +12,7 @@ depth and masks stages can run on it directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -29,20 +27,15 @@ from ingest_service.camera.solution import (
     SolveKind,
 )
 from ingest_service.camera.stmap import lens_outputs
-from ingest_service.jobs.record import JobOptions, JobRecord, StageRun
-from ingest_service.jobs.results import (
-    CameraResult,
-    FramesResult,
-    OutputFile,
-    StageResult,
-)
+from ingest_service.jobs.record import JobRecord
+from ingest_service.jobs.results import CameraResult, FramesResult, OutputFile
 from ingest_service.jobs.source import ObjectRef
-from ingest_service.jobs.states import StageStatus
 from ingest_service.publish.outputs import put_output, sequence_info
 from ingest_service.samples.scene import Scene, motion
 from ingest_service.stages.base import StageContext, StageOutput
 from storage import LocalStore
 from tests.conftest import make_settings
+from tests.job_records import add_stage, job_record
 
 W, H, F = 320, 180, 250.0
 PREFIX = "published/lens/v001/"
@@ -134,18 +127,10 @@ def lens_job(
         channels="RGB",
         transfer="srgb",
     )
-    record = JobRecord(
-        job_id="lens-job",
-        source=ObjectRef(bucket="b", key="incoming/lens.mp4", etag="e", size=1),
-        options=JobOptions(
-            stages=["probe", "frames", "camera", "depth", "masks"],
-            frame_format="png",
-            first_frame=1,
-            png_compression=1,
-            jpeg_quality=90,
-            thumbnail_width=64,
-        ),
-        max_attempts=1,
+    record = job_record(
+        "lens-job",
+        ObjectRef(bucket="b", key="incoming/lens.mp4", etag="e", size=1),
+        ["probe", "frames", "camera", "depth", "masks"],
     )
     add_stage(record, "frames", FramesResult(sequence=sequence, thumbnail=files[0], files=files))
     add_stage(
@@ -176,25 +161,6 @@ def lens_job(
         check=lambda: None,
     )
     return LensPlate(ctx, cams, depths, plate_depths, moving)
-
-
-def add_stage(
-    record: JobRecord, name: str, result: StageResult, parameters: dict[str, Any] | None = None
-) -> None:
-    """The stage's run as the pipeline records it: done, with its result."""
-    now = datetime.now(UTC)
-    record.stages[name] = StageRun(
-        name=name,
-        status=StageStatus.DONE,
-        started_at=now,
-        finished_at=now,
-        duration_s=0.0,
-        device="cpu",
-        cpu_cores=1,
-        backend="test",
-        parameters=parameters or {},
-        result=result,
-    )
 
 
 def record_output(record: JobRecord, name: str, output: StageOutput) -> None:

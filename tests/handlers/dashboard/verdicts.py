@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ingest_service.jobs.record import StageRun
-from ingest_service.jobs.states import JobState, StageStatus
+from ingest_service.jobs.states import JobState
 from ingest_service.notify.verdict import Review
 from ingest_service.services import Services
 from tests.camera_results import FEW_TRACKS, WEAK_FOCAL, camera_result
+from tests.job_records import stage_run
 
 __all__ = ["FEW_TRACKS", "WEAK_FOCAL", "solved"]
 
@@ -15,18 +15,7 @@ def solved(services: Services, job_id: str, review: Review, state: JobState | No
     """Record a finished camera stage with `review` (and measured evidence) in the job."""
     camera = camera_result(review)
     record = services.ledger.get(job_id)
-    now = record.updated_at
-    record.stages["camera"] = StageRun(
-        name="camera",
-        status=StageStatus.DONE,
-        started_at=now,
-        finished_at=now,
-        duration_s=1.0,
-        device="cpu",
-        cpu_cores=2,
-        backend="test",
-        result=camera,
-    )
+    record.stages["camera"] = stage_run("camera", camera, at=record.updated_at)
     if state is not None:
         record.state = state
     services.store.put(services.ledger.key(job_id), record.to_json())

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
-from ingest_service.jobs.options import FrameFormat
-from ingest_service.jobs.record import ErrorInfo, JobOptions, JobRecord, StageRun
+from ingest_service.jobs.record import ErrorInfo, JobRecord, StageRun
 from ingest_service.jobs.results import CameraResult
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import JobState, StageStatus
@@ -15,24 +13,17 @@ from ingest_service.notify.message import Notification
 from ingest_service.notify.signing import verify
 from tests.camera_results import FEW_TRACKS, WEAK_FOCAL, camera_result
 from tests.http_receiver import Receiver
+from tests.job_records import job_record, stage_run
 
 KEY = b"test-signing-key"
 
 
 def _record(state: JobState, camera: StageRun | None) -> JobRecord:
     published = state is JobState.PUBLISHED
-    record = JobRecord(
-        job_id="sh0040-0123456789abcdef",
-        source=ObjectRef(bucket="studio-plates", key="incoming/sh0040.mov", etag="e", size=1),
-        options=JobOptions(
-            stages=["probe", "frames", "camera"],
-            frame_format=FrameFormat.PNG,
-            first_frame=1,
-            png_compression=1,
-            jpeg_quality=90,
-            thumbnail_width=64,
-        ),
-        max_attempts=1,
+    record = job_record(
+        "sh0040-0123456789abcdef",
+        ObjectRef(bucket="studio-plates", key="incoming/sh0040.mov", etag="e", size=1),
+        ["probe", "frames", "camera"],
         attempt=1,
         state=state,
         shot="sh0040",
@@ -46,18 +37,7 @@ def _record(state: JobState, camera: StageRun | None) -> JobRecord:
 
 
 def _run(result: CameraResult | None, status: StageStatus = StageStatus.DONE) -> StageRun:
-    now = datetime.now(UTC)
-    return StageRun(
-        name="camera",
-        status=status,
-        started_at=now,
-        finished_at=now,
-        duration_s=1.0,
-        device="cpu",
-        cpu_cores=2,
-        backend="test",
-        result=result,
-    )
+    return stage_run("camera", result, status=status)
 
 
 def test_a_published_job_says_why_its_solve_needs_checking(receiver: Receiver) -> None:
