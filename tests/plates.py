@@ -51,18 +51,12 @@ class Plates:
     @functools.cached_property
     def truncated(self) -> Path:
         """The index is intact (faststart) but the upload stopped 60 % of the way."""
-        data = self.faststart_mp4.read_bytes()
-        path = self.folder / "truncated.mp4"
-        path.write_bytes(data[: int(len(data) * 0.6)])
-        return path
+        return _first_60_percent(self.faststart_mp4, self.folder / "truncated.mp4")
 
     @functools.cached_property
     def truncated_no_index(self) -> Path:
         """A .mov cut before its index (written last) ever reached the bucket."""
-        data = self.h264.read_bytes()
-        path = self.folder / "truncated_no_index.mov"
-        path.write_bytes(data[: int(len(data) * 0.6)])
-        return path
+        return _first_60_percent(self.h264, self.folder / "truncated_no_index.mov")
 
     @functools.cached_property
     def text_as_mov(self) -> Path:
@@ -75,3 +69,10 @@ class Plates:
         path = self.folder / "empty.mov"
         path.write_bytes(b"")
         return path
+
+
+def _first_60_percent(source: Path, path: Path) -> Path:
+    """What reaches the bucket of an upload that stopped 60 % of the way."""
+    data = source.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.6)])
+    return path
