@@ -15,7 +15,8 @@ from ingest_service.jobs.ids import job_id_for
 from ingest_service.jobs.record import JobRecord, utcnow
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import JobState
-from ingest_service.run.notify import notify_finished
+from ingest_service.run.notify import notify_finished, notify_grace
+from storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class PollReport:
     admission: Admission = field(default_factory=Admission)
     listed: int = 0
     settling: int = 0
+    notifying: int = 0  # finished jobs whose worker still has time to notify
     redispatched: list[str] = field(default_factory=list)
     exhausted: list[str] = field(default_factory=list)
     notified: list[str] = field(default_factory=list)
@@ -69,31 +71,61 @@ class Poller:
             except JobNotFoundError:
                 continue  # a marker whose claim never landed
             if record.finished:
-                self._settle(record, report)
+                self._settle(record, now, report)
                 continue
             if self._due(record, now) and self.gate.dispatcher.submit(job_id):
+                self._record_dispatch(job_id, now)
                 report.redispatched.append(job_id)
 
-    def _settle(self, record: JobRecord, report: PollReport) -> None:
-        """A finished job still listed: its worker died before notifying. Notify now."""
-        if record.state is JobState.FAILED:
-            report.exhausted.append(record.job_id)
+    def _settle(self, record: JobRecord, now: datetime, report: PollReport) -> None:
+        """A finished job still listed: its worker may be notifying right now, or may have
+        died first. Once it has had the grace to notify and has not, notify in its place."""
         if record.notified():
             self.services.ledger.mark_finished(record.job_id)
+        # The finishing write is the record's last until its deliveries are recorded.
+        elif now - record.updated_at < notify_grace(self.services.settings):
+            report.notifying += 1
             return
-        # Marked finished only once the deliveries are recorded; else the next pass retries.
-        notify_finished(self.services, record)
-        report.notified.append(record.job_id)
+        else:
+            # Marked finished once the deliveries are recorded; else the next pass retries.
+            notify_finished(self.services, record)
+            report.notified.append(record.job_id)
+        if record.state is JobState.FAILED:
+            report.exhausted.append(record.job_id)
 
     def _due(self, record: JobRecord, now: datetime) -> bool:
-        """Stalled work is picked up; fresh claims get a pass to start, retries back off."""
-        grace = timedelta(seconds=self.services.settings.poll_interval_s)
-        waited = now - record.updated_at
+        """Stalled work is picked up, once: a running job when its lease has expired; a
+        claimed or retryable one when no worker has been asked to start it for a grace
+        (a queued or cold-starting worker is not spawned twice); retries back off."""
         if record.state is JobState.RUNNING:
             return not record.lease_live(now)
+        dispatched = record.last_dispatched()
+        if dispatched is not None and now - dispatched < self._dispatch_grace():
+            return False
         if record.state is JobState.CLAIMED:
-            return waited >= grace
-        return record.retry_allowed and waited >= grace * 2 ** max(record.attempt - 1, 0)
+            return True
+        backoff = timedelta(seconds=self.services.settings.poll_interval_s)
+        backoff *= 2 ** max(record.attempt - 1, 0)
+        return record.retry_allowed and now - record.updated_at >= backoff
+
+    def _dispatch_grace(self) -> timedelta:
+        settings = self.services.settings
+        return timedelta(seconds=settings.dispatch_grace_s or 2 * settings.poll_interval_s)
+
+    def _record_dispatch(self, job_id: str, now: datetime) -> None:
+        """Note when the job was handed on, unless a worker holds it by now: its record
+        is then the worker's alone to write."""
+
+        def dispatched(record: JobRecord) -> JobRecord | None:
+            if record.state not in (JobState.CLAIMED, JobState.FAILED):
+                return None
+            return record.model_copy(update={"dispatched_at": now})
+
+        try:
+            self.services.ledger.update(job_id, dispatched)
+        except (JobNotFoundError, StorageError) as exc:
+            # Not recording it only means the next pass may dispatch the job again.
+            log.warning("job %s: could not record its dispatch: %s", job_id, exc)
 
 
 class PollLoop:

@@ -78,6 +78,9 @@ class JobRecord(BaseModel):
     attempt: int = 0
     max_attempts: int
     lease: Lease | None = None
+    dispatched_at: datetime | None = Field(
+        default=None, description="when the poller last handed the job to a worker to start"
+    )
     current_stage: str | None = None
     shot: str | None = None
     version: str | None = None
@@ -104,6 +107,15 @@ class JobRecord(BaseModel):
 
     def lease_live(self, now: datetime) -> bool:
         return self.lease is not None and self.lease.until > now
+
+    def last_dispatched(self) -> datetime | None:
+        """When a worker was last asked to start the job as it stands: its claim (which
+        dispatches it) or a later re-dispatch; None for a failure not dispatched since."""
+        if self.state is JobState.CLAIMED:
+            return max(self.created_at, self.dispatched_at or self.created_at)
+        if self.dispatched_at is not None and self.dispatched_at > self.updated_at:
+            return self.dispatched_at
+        return None
 
     @property
     def finished(self) -> bool:

@@ -4,10 +4,13 @@ pipeline that ran the job and for the poller that finds a job whose worker died 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from ingest_service.jobs.record import JobRecord
+from ingest_service.notify.channels import MAX_BACKOFF_S
 from ingest_service.notify.message import Notification
 from ingest_service.services import Services
+from ingest_service.settings import Settings
 from storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -37,3 +40,16 @@ def notify_finished(services: Services, record: JobRecord) -> JobRecord:
     if record.finished:
         services.ledger.mark_finished(record.job_id)
     return record
+
+
+def notify_grace(settings: Settings) -> timedelta:
+    """How long the worker that finished a job has to record its notification before
+    the poller takes it for dead and notifies in its place.
+
+    A lease's length, as it had for each renewal while it ran; and at least the
+    webhook's worst case (every attempt timing out, each backoff at its cap), so that a
+    slow receiver is not what makes the poller send a second notification.
+    """
+    attempts = settings.notify_attempts
+    webhook_s = attempts * settings.notify_timeout_s + (attempts - 1) * MAX_BACKOFF_S
+    return timedelta(seconds=max(settings.lease_seconds, webhook_s))

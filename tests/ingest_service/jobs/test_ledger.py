@@ -16,6 +16,7 @@ from ingest_service.jobs.record import ErrorInfo, JobOptions, JobRecord
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import JobState
 from storage import ObjectStore
+from tests.clock import Clock
 from tests.race import race
 
 OPTIONS = JobOptions(
@@ -27,17 +28,6 @@ OPTIONS = JobOptions(
     thumbnail_width=64,
 )
 REF = ObjectRef(bucket="b", key="incoming/sh0040.mov", etag="abc", size=100)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ MACHINE_SETTINGS = {
     "sns_topic_arns",
     "sns_max_age_s",
     "poll_interval_s",
+    "dispatch_grace_s",
     "settle_s",
     "serve_workers",
     "cpu_core_hour_usd",
