@@ -8,20 +8,30 @@ One narrative file. The same pipeline code as on a workstation; this module only
     modal run infra/modal_app.py::download_models            # weights into the Volume
 
 Secrets (create them first; see docs/MODAL-DEPLOYMENT.md):
-  ingest-s3       AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (+ optional AWS_REGION,
-                  AWS_ENDPOINT_URL for MinIO/R2) and INGEST_STORE=s3://<bucket>
+  ingest-s3       AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and INGEST_STORE=s3://<bucket>
+                  (+ optional AWS_ENDPOINT_URL for MinIO/R2, any other INGEST_* setting)
   ingest-webhook  INGEST_WEBHOOK_TOKEN, INGEST_NOTIFY_SIGNING_KEY (+ INGEST_NOTIFY_URL, …)
-  ingest-hf       HF_TOKEN: a Hugging Face read token (SAM 3's weights are gated)
+  ingest-hf       optional, only to download gated weights (SAM 3): HF_TOKEN; used when
+                  INGEST_MODAL_HF_SECRET=ingest-hf is set as download_models is run
+
+Modal retries none of these functions: a failure is recorded in the job's record, which
+decides whether the job is run again (see pipeline.run and the poller), so a stage that
+runs past its time limit costs one timeout, not one per retry.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 import modal
 
+from infra import pins
+from infra.cron import period_s
+from ingest_service.errors import StageTimeoutError
 from ingest_service.jobs.states import StageName
 
 if TYPE_CHECKING:
@@ -39,6 +49,19 @@ Call = Literal["remote", "local"]  # "local": the function bodies run here (test
 
 APP_NAME = os.environ.get("INGEST_MODAL_APP", "ingest-service")
 POLL_SCHEDULE = os.environ.get("INGEST_MODAL_POLL_CRON", "*/5 * * * *")
+# The poller's interval on Modal is its schedule's; a pass must end before the next starts.
+POLL_PERIOD_S = period_s(POLL_SCHEDULE)
+POLL_TIMEOUT_S = int(max(30.0, POLL_PERIOD_S - 60.0))
+# Time limits, per call: the dashboard's live stream reconnects by itself when cut (its
+# `retry:` line), so an hour per connection; a stage six hours; a GPU chunk one hour.
+WEB_TIMEOUT_S = 3600
+JOB_TIMEOUT_S = 24 * 3600
+STAGE_TIMEOUT_S = 6 * 3600
+GPU_TIMEOUT_S = 3600
+MODELS_DIR = "/models"  # where the weights Volume is mounted
+# Set to the name of a secret holding HF_TOKEN when download_models must fetch gated
+# weights (SAM 3); without it, no function needs that secret to deploy.
+HF_SECRET = os.environ.get("INGEST_MODAL_HF_SECRET")
 # A domain of yours for the web endpoint (its DNS pointed at Modal first; see the docs).
 DOMAIN = os.environ.get("INGEST_MODAL_DOMAIN")
 PYTHON = "3.11"
@@ -48,52 +71,45 @@ OUR_FILES = ~modal.FilePatternMatcher("**/*.py", "**/dashboard/static/*")
 
 app = modal.App(APP_NAME)
 
-# --- Images: one base and one set of pins; each image adds only what it needs ------------
-# The pins are tables, packed by hand (one name a line would read worse).
-WEB_PINS = (
-    "fastapi==0.163.2", "pydantic==2.13.4", "pydantic-settings==2.16.3", "boto3==1.43.11",
-    "botocore==1.43.127", "httpx==0.28.1", "cryptography==50.0.2",
-)  # fmt: skip
-MEDIA_PINS = (
-    "av==18.1.0", "opencv-python-headless==5.0.0.93", "OpenEXR==3.5.3", "numpy==2.4.6",
-    "imageio-ffmpeg==0.8.1", "pycolmap==4.2.1", "usd-core==26.11",
-)  # fmt: skip
-# CUDA torch (PyPI's default build) and transformers, for the model stages.
-MODEL_PINS = ("torch==2.11.0", "transformers==5.23.0", "safetensors==0.8.0")
-HUB_PIN = "huggingface-hub==1.33.0"
+# --- Images: one base; each adds only what it needs, at the versions the tests ran -------
 
 
 def _with_our_code(image: modal.Image) -> modal.Image:
-    return image.add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES)
+    # constraints.txt goes along: this module reads the pins from it in every container.
+    return image.add_local_python_source(*OUR_PACKAGES, ignore=OUR_FILES).add_local_file(
+        pins.CONSTRAINTS, f"/root/{pins.CONSTRAINTS.name}"
+    )
 
 
 # The web one without the media stack (fast cold starts).
 base_image = (
     modal.Image.debian_slim(python_version=PYTHON)
-    .uv_pip_install(*WEB_PINS)
+    .uv_pip_install(*pins.pins(pins.WEB))
     .env({"INGEST_ENVIRONMENT": "production"})
 )
-# Both media-image functions reserve 4 CPUs: as many OpenMP threads, no more.
-media_base = base_image.uv_pip_install(*MEDIA_PINS).env({"OMP_NUM_THREADS": "4"})
+# The stage functions reserve STAGE_CPUS: as many OpenMP threads, no more.
+STAGE_CPUS = 4
+media_base = base_image.uv_pip_install(*pins.pins(pins.MEDIA)).env(
+    {"OMP_NUM_THREADS": str(STAGE_CPUS)}
+)
 web_image = _with_our_code(base_image)
 media_image = _with_our_code(media_base)
+# CUDA torch (PyPI's default build) and transformers, for the model stages.
 gpu_image = _with_our_code(
-    media_base.uv_pip_install(*MODEL_PINS, HUB_PIN).env(
-        {"INGEST_MODELS_DIR": "/models", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "4"}
+    media_base.uv_pip_install(*pins.pins(pins.MODELS)).env(
+        {"INGEST_MODELS_DIR": MODELS_DIR, "HF_HUB_OFFLINE": "1"}
     )
 )
 download_image = _with_our_code(
-    modal.Image.debian_slim(python_version=PYTHON).uv_pip_install(
-        HUB_PIN, *(pin for pin in WEB_PINS if pin.startswith("pydantic"))
-    )
+    modal.Image.debian_slim(python_version=PYTHON).uv_pip_install(*pins.pins(pins.DOWNLOAD))
 )
 
 # --- Weights: a Volume, filled once by download_models, read by the GPU workers --------
-MODELS_DIR = "/models"
 models_volume = modal.Volume.from_name("ingest-models", create_if_missing=True)
 # First card in the list that has capacity; all hold SAM 3 with a few tracked objects
-# (31 GiB peak measured at 1080p with 8 objects).
-GPUS = ["H100", "A100-80GB", "L40S"]
+# (31 GiB peak measured at 1080p with 8 objects). "H100!" is an H100 and nothing else:
+# a plain "H100" may be upgraded to a dearer card, which the cost estimate would not match.
+GPUS = ["H100!", "A100-80GB", "L40S"]
 
 # --- Secrets -----------------------------------------------------------------------------
 s3_secret = modal.Secret.from_name(
@@ -103,9 +119,7 @@ webhook_secret = modal.Secret.from_name(
     "ingest-webhook", required_keys=["INGEST_WEBHOOK_TOKEN", "INGEST_NOTIFY_SIGNING_KEY"]
 )
 SECRETS = [s3_secret, webhook_secret]
-hf_secret = modal.Secret.from_name("ingest-hf", required_keys=["HF_TOKEN"])
-
-RETRIES = modal.Retries(max_retries=2, backoff_coefficient=2.0, initial_delay=10.0)
+HF_SECRETS = [modal.Secret.from_name(HF_SECRET, required_keys=["HF_TOKEN"])] if HF_SECRET else []
 
 
 def _services(**overrides: object) -> Services:
@@ -132,11 +146,27 @@ class ModalStages:
 
     def run(self, spec: StageSpec, ctx: StageContext) -> StageOutput:
         record = ctx.job.model_dump_json()
-        if spec.name in (StageName.PROBE, StageName.FRAMES):
-            media = media_stage.local if self.call == "local" else media_stage.remote
-            return media(record, spec.name)
-        camera = camera_stage.local if self.call == "local" else camera_stage.remote
-        return camera(record, spec.name, self.call)
+        with _timeouts_are_final(spec.name, STAGE_TIMEOUT_S):
+            if spec.name in (StageName.PROBE, StageName.FRAMES):
+                media = media_stage.local if self.call == "local" else media_stage.remote
+                return media(record, spec.name)
+            camera = camera_stage.local if self.call == "local" else camera_stage.remote
+            return camera(record, spec.name, self.call)
+
+
+@contextmanager
+def _timeouts_are_final(stage: str, limit_s: float) -> Iterator[None]:
+    """A call that ran past its time limit becomes a final, recorded failure: the same work
+    run again would most likely run past it again (and bill for it again)."""
+    try:
+        yield
+    except modal.exception.TimeoutError as exc:
+        raise StageTimeoutError(
+            f"stage {stage} ran past its time limit of {limit_s / 3600:g} h on Modal "
+            f"({type(exc).__name__}); not retried, for a re-run would most likely do the same",
+            stage=stage,
+            limit_s=limit_s,
+        ) from exc
 
 
 class ModalFanout:
@@ -148,21 +178,23 @@ class ModalFanout:
 
     def depth_chunks(self, job_id: str, ranges: list[tuple[int, int]]) -> list[ChunkFits]:
         worker = DepthWorker()
-        if self.call == "local":
-            return [worker.predict.local(self.record, start, end) for start, end in ranges]
-        starts, ends = zip(*ranges, strict=True)
-        return list(worker.predict.map([self.record] * len(ranges), starts, ends))
+        with _timeouts_are_final(StageName.DEPTH, GPU_TIMEOUT_S):
+            if self.call == "local":
+                return [worker.predict.local(self.record, start, end) for start, end in ranges]
+            starts, ends = zip(*ranges, strict=True)
+            return list(worker.predict.map([self.record] * len(ranges), starts, ends))
 
     def mask_chunks(self, job_id: str, chunks: list[tuple[int, int, int]]) -> list[ChunkTracks]:
         worker = MaskWorker()
-        if self.call == "local":
-            return [worker.track.local(self.record, *chunk) for chunk in chunks]
-        starts, ends, firsts = zip(*chunks, strict=True)
-        return list(worker.track.map([self.record] * len(chunks), starts, ends, firsts))
+        with _timeouts_are_final(StageName.MASKS, GPU_TIMEOUT_S):
+            if self.call == "local":
+                return [worker.track.local(self.record, *chunk) for chunk in chunks]
+            starts, ends, firsts = zip(*chunks, strict=True)
+            return list(worker.track.map([self.record] * len(chunks), starts, ends, firsts))
 
 
 # --- The ways in ------------------------------------------------------------------------
-@app.function(image=web_image, secrets=SECRETS, scaledown_window=300, timeout=60)
+@app.function(image=web_image, secrets=SECRETS, scaledown_window=300, timeout=WEB_TIMEOUT_S)
 @modal.concurrent(max_inputs=100)
 @modal.asgi_app(custom_domains=[DOMAIN] if DOMAIN else None)
 def web() -> FastAPI:
@@ -172,13 +204,20 @@ def web() -> FastAPI:
     return create_app(_services(), ModalDispatcher())
 
 
-@app.function(image=web_image, secrets=SECRETS, schedule=modal.Cron(POLL_SCHEDULE), timeout=900)
+@app.function(
+    image=web_image,
+    secrets=SECRETS,
+    schedule=modal.Cron(POLL_SCHEDULE),
+    timeout=POLL_TIMEOUT_S,
+    max_containers=1,  # one pass at a time, even when one runs late
+)
 def poll() -> dict[str, int]:
     """The backstop: claim what events missed, re-dispatch stalled and retryable jobs."""
     from handlers.admission import Gate
     from handlers.poller import Poller
 
-    report = Poller(Gate(_services(), ModalDispatcher())).poll_once()
+    services = _services(poll_interval_s=POLL_PERIOD_S)
+    report = Poller(Gate(services, ModalDispatcher())).poll_once()
     return {
         "listed": report.listed,
         "claimed": len(report.admission.claimed),
@@ -188,42 +227,53 @@ def poll() -> dict[str, int]:
 
 
 # --- The job and its stages ---------------------------------------------------------------
-@app.function(
-    image=media_image, secrets=SECRETS, timeout=24 * 3600, retries=RETRIES, max_containers=50
-)
+@app.function(image=media_image, secrets=SECRETS, timeout=JOB_TIMEOUT_S, max_containers=50)
 def run_job(job_id: str, stage_call: Call = "remote") -> str:
-    """Orchestrate one job: lease, stage table, publish, notify."""
+    """Orchestrate one job: lease, stage table, publish, notify. A duplicate call (the job
+    runs elsewhere, or has finished) returns the job's state and does nothing."""
     from ingest_service.run import pipeline
 
-    return pipeline.run(job_id, _services(), runner=ModalStages(stage_call)).state.value
+    runner = ModalStages(stage_call)
+    return pipeline.run_dispatched(job_id, _services(), runner=runner).state.value
 
 
 def _stage_function(
-    cpu: float, memory: int, max_containers: int, ephemeral_disk: int | None = None
+    memory: int,
+    max_containers: int,
+    ephemeral_disk: int | None = None,
+    volumes: dict[str | PurePosixPath, modal.Volume | modal.CloudBucketMount] | None = None,
+    env: dict[str, str | None] | None = None,
 ) -> _FunctionDecoratorType:
-    """A stage's function: the media image, retried, up to six hours; sized per stage."""
+    """A stage's function: the media image, STAGE_CPUS, up to six hours; sized per stage."""
     return app.function(
         image=media_image,
         secrets=SECRETS,
-        cpu=cpu,
+        cpu=float(STAGE_CPUS),
         memory=memory,
-        timeout=6 * 3600,
-        retries=RETRIES,
+        timeout=STAGE_TIMEOUT_S,
         max_containers=max_containers,
         ephemeral_disk=ephemeral_disk,
+        volumes=volumes or {},
+        env=env,
     )
 
 
-@_stage_function(cpu=4.0, memory=8192, max_containers=50, ephemeral_disk=100 * 1024)
+@_stage_function(memory=8192, max_containers=50, ephemeral_disk=100 * 1024)
 def media_stage(record: str, stage: str) -> StageOutput:
     """probe and frames: streaming decode, several encoder threads."""
     from ingest_service.run.remote import run_stage_for_job
 
-    # Threads to match the CPUs reserved above, not the host's (which may be many more).
-    return run_stage_for_job(_services(workers=4), _job(record), stage)
+    # Threads to match the CPUs reserved, not the host's (which may be many more).
+    return run_stage_for_job(_services(workers=STAGE_CPUS), _job(record), stage)
 
 
-@_stage_function(cpu=4.0, memory=8192, max_containers=20)
+# The models Volume too: the depth and masks stages record their model's config from it.
+@_stage_function(
+    memory=8192,
+    max_containers=20,
+    volumes={MODELS_DIR: models_volume},
+    env={"INGEST_MODELS_DIR": MODELS_DIR},
+)
 def camera_stage(record: str, stage: str, fanout_call: Call = "remote") -> StageOutput:
     """camera, depth and masks. Sized from measurements (docs/camera.md): the camera solve
     tracks on one thread and maps and adjusts on a few, and its peak memory is about
@@ -233,7 +283,8 @@ def camera_stage(record: str, stage: str, fanout_call: Call = "remote") -> Stage
     from ingest_service.run.remote import run_stage_for_job
 
     fanout = ModalFanout(record, fanout_call)
-    return run_stage_for_job(_services(workers=4), _job(record), stage, fanout=fanout)
+    _reload_models()
+    return run_stage_for_job(_services(workers=STAGE_CPUS), _job(record), stage, fanout=fanout)
 
 
 # Both model workers: the weights Volume, a GPU from the list, a few containers kept warm.
@@ -242,8 +293,7 @@ gpu_worker = app.cls(
     secrets=SECRETS,
     gpu=GPUS,
     volumes={MODELS_DIR: models_volume},
-    timeout=3600,
-    retries=RETRIES,
+    timeout=GPU_TIMEOUT_S,
     max_containers=10,
     scaledown_window=120,
 )
@@ -255,11 +305,15 @@ def _job(record: str) -> JobRecord:
     return JobRecord.model_validate_json(record)
 
 
-def _with_model(load: Callable[[Settings], object]) -> Services:
-    """A GPU container's services, with its model loaded once (in @modal.enter)."""
+def _reload_models() -> None:
     # The Volume may have been filled (download_models) since this container started.
     if not modal.is_local():
         models_volume.reload()
+
+
+def _with_model(load: Callable[[Settings], object]) -> Services:
+    """A GPU container's services, with its model loaded once (in @modal.enter)."""
+    _reload_models()
     services = _services()
     load(services.settings)
     return services
@@ -300,7 +354,7 @@ class MaskWorker:
 
 
 @app.function(
-    image=download_image, secrets=[hf_secret], volumes={MODELS_DIR: models_volume}, timeout=3600
+    image=download_image, secrets=HF_SECRETS, volumes={MODELS_DIR: models_volume}, timeout=3600
 )
 def download_models(names: str = "depth-anything-v2-small,sam3") -> list[str]:
     """Snapshot models from the hub into the weights Volume, then commit it."""

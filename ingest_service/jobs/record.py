@@ -77,6 +77,7 @@ class JobRecord(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
     attempt: int = 0
     max_attempts: int
+    spent_s: float = Field(default=0.0, description="stage time used over all attempts, in s")
     lease: Lease | None = None
     dispatched_at: datetime | None = Field(
         default=None, description="when the poller last handed the job to a worker to start"

@@ -10,8 +10,11 @@ from pathlib import Path
 
 from ingest_service.errors import (
     IngestError,
+    JobBudgetExceededError,
     JobInterruptedError,
+    JobLeaseHeldError,
     JobLeaseLostError,
+    JobStateError,
     SidecarInvalidError,
 )
 from ingest_service.jobs.handle import Heartbeat, JobHandle
@@ -59,6 +62,20 @@ def run(
         )
 
 
+def run_dispatched(
+    job_id: str, services: Services, *, runner: StageRunner | None = None
+) -> JobRecord:
+    """`run` for a dispatched call (a Modal function, a queued thread), where dispatch is at
+    least once: a call for a job that another worker holds, or that has finished, is a
+    normal duplicate. It logs and returns the job's record as it stands, raising nothing
+    that would make the caller's platform retry it or report a failure."""
+    try:
+        return run(job_id, services, runner=runner)
+    except (JobLeaseHeldError, JobLeaseLostError, JobStateError) as exc:
+        log.info("job %s: not run by this call: %s", job_id, exc)
+        return services.ledger.get(job_id)
+
+
 def _run(
     job_id: str,
     services: Services,
@@ -76,7 +93,7 @@ def _run(
             _check_options(handle.record)
             _place_outputs(handle, services)
             _run_stages(handle, services, progress, Path(scratch), stop, runner)
-            _publish(handle, services)
+            _publish(handle, services, runner)
     except JobLeaseLostError:
         log.warning("job %s: taken over by another worker; leaving it to them", job_id)
         raise
@@ -130,6 +147,7 @@ def _run_stages(
         if handle.record.stage_done(spec.name):
             progress.finished(spec.name, "skipped", 0.0, "recorded by an earlier attempt")
             continue
+        _check_budget(handle.record, services.settings.max_job_seconds)
         _run_stage(spec, handle, services, progress, scratch, runner or InProcess())
 
 
@@ -167,6 +185,7 @@ def _run_stage(
         progress.finished(spec.name, "failed", duration, redact(str(exc)))
         METRICS.stage_finished(spec.name, "failed", duration)
         if spec.critical:
+            handle.update(lambda r: _spend(r, duration))
             raise
         # A non-critical stage is published as failed beside the stages that worked.
         outcome: dict[str, object] = {
@@ -201,11 +220,28 @@ def _run_stage(
 
     def record_stage(r: JobRecord) -> None:
         r.stages[spec.name] = run
+        _spend(r, duration)
 
     handle.update(record_stage)
 
 
-def _publish(handle: JobHandle, services: Services) -> None:
+def _spend(record: JobRecord, seconds: float) -> None:
+    record.spent_s += seconds
+
+
+def _check_budget(record: JobRecord, budget_s: float) -> None:
+    """No stage starts once the job has used its budget, over all its attempts: what
+    bounds the bill of a job that keeps failing in a retryable way."""
+    if record.spent_s >= budget_s:
+        raise JobBudgetExceededError(
+            f"the job used {record.spent_s:.0f} s of stage time over {record.attempt} "
+            f"attempt(s), past its budget of {budget_s:.0f} s (INGEST_MAX_JOB_SECONDS)",
+            spent_s=record.spent_s,
+            budget_s=budget_s,
+        )
+
+
+def _publish(handle: JobHandle, services: Services, runner: StageRunner) -> None:
     record = handle.record
     missing = missing_outputs(services.store, record)
     if missing:
@@ -218,7 +254,8 @@ def _publish(handle: JobHandle, services: Services) -> None:
         handle.update(forget)
         log.warning("job %s: re-running %s: recorded outputs are missing", record.job_id, missing)
         with tempfile.TemporaryDirectory(prefix="ingest-") as scratch:
-            _run_stages(handle, services, NullProgress(), Path(scratch))
+            # The same runner as the first time: on Modal, the stage functions and GPUs.
+            _run_stages(handle, services, NullProgress(), Path(scratch), runner=runner)
         record = handle.record
         if missing_outputs(services.store, record):
             raise StorageError("outputs disappeared while the job was publishing")

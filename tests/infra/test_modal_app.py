@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from infra.cron import period_s
 from ingest_service.cli.plates import ref_for_local_file
 from ingest_service.jobs.record import JobRecord
 from ingest_service.run.intake import claim_plate
@@ -15,6 +16,7 @@ from ingest_service.samples.plate import make_plate
 from ingest_service.services import Services
 from ingest_service.settings import load_settings
 from storage import S3Store
+from tests.infra.declared import load_declared
 from tests.plates import Plates
 
 
@@ -25,14 +27,13 @@ def modal_app():  # type: ignore[no-untyped-def]
     return module
 
 
-def _functions(module) -> dict:  # type: ignore[no-untyped-def]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # registered_functions is deprecated in modal 1.6
-        return dict(module.app.registered_functions)
+@pytest.fixture
+def declared(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
+    return load_declared(monkeypatch)[1]
 
 
-def _volumes(spec) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {path: repr(volume) for path, volume in spec.volumes.items()}
+def _volumes(options: dict[str, Any]) -> dict[str, str]:
+    return {path: repr(volume) for path, volume in options.get("volumes", {}).items()}
 
 
 SERVICE_SECRETS = {
@@ -41,37 +42,68 @@ SERVICE_SECRETS = {
 }
 
 
-def test_app_defines_the_functions_with_their_resources(modal_app) -> None:  # type: ignore[no-untyped-def]
-    functions = _functions(modal_app)
-    assert set(functions) == {
+def test_app_declares_the_functions_with_their_resources(declared) -> None:  # type: ignore[no-untyped-def]
+    assert set(declared) == {
         "web",
         "poll",
         "run_job",
         "media_stage",
         "camera_stage",
         "download_models",
-        "DepthWorker.*",
-        "MaskWorker.*",
+        "DepthWorker",
+        "MaskWorker",
     }
-    camera = functions["camera_stage"]._spec_
-    assert (camera.cpu, camera.memory) == (4.0, 8192)
-    media = functions["media_stage"]._spec_
-    assert (media.cpu, media.memory) == (4.0, 8192)
-    for name, function in functions.items():
-        secrets = {repr(s) for s in function._spec_.secrets}
-        if name == "download_models":
-            assert secrets == {"modal.Secret.from_name('ingest-hf')"}
-        else:
-            assert secrets == SERVICE_SECRETS, name
+    for name in ("media_stage", "camera_stage"):
+        assert (declared[name]["cpu"], declared[name]["memory"]) == (4.0, 8192), name
+    for name, options in declared.items():
+        secrets = {repr(s) for s in options["secrets"]}
+        # Gated weights only: nothing needs a Hugging Face secret to deploy.
+        assert secrets == (set() if name == "download_models" else SERVICE_SECRETS), name
 
 
-def test_gpu_workers_load_weights_from_the_volume_on_a_fallback_list_of_gpus(modal_app) -> None:  # type: ignore[no-untyped-def]
-    functions = _functions(modal_app)
-    for name in ("DepthWorker.*", "MaskWorker.*"):
-        spec = functions[name]._spec_
-        assert spec.gpus == ["H100", "A100-80GB", "L40S"], name
-        assert _volumes(spec) == {"/models": "modal.Volume.from_name('ingest-models')"}
-    assert _volumes(functions["download_models"]._spec_) == _volumes(spec)
+def test_the_hugging_face_secret_is_used_when_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGEST_MODAL_HF_SECRET", "ingest-hf")
+    declared = load_declared(monkeypatch)[1]
+    secrets = [repr(s) for s in declared["download_models"]["secrets"]]
+    assert secrets == ["modal.Secret.from_name('ingest-hf')"]
+
+
+def test_no_function_is_retried_by_modal(declared) -> None:  # type: ignore[no-untyped-def]
+    """The job's record decides what runs again: a stage that runs past its limit must
+    not be run again by Modal (each retry starts a new timeout), unseen by the record."""
+    assert {name for name, options in declared.items() if options.get("retries")} == set()
+
+
+def test_poll_passes_never_overlap(declared) -> None:  # type: ignore[no-untyped-def]
+    poll = declared["poll"]
+    schedule = poll["schedule"].proto_message.cron.cron_string
+    assert poll["max_containers"] == 1
+    assert poll["timeout"] < period_s(schedule)
+
+
+def test_poll_runs_with_its_schedules_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGEST_MODAL_POLL_CRON", "0 * * * *")
+    module, declared = load_declared(monkeypatch)
+    assert module.POLL_PERIOD_S == 3600
+    assert declared["poll"]["timeout"] < 3600
+
+
+def test_the_dashboards_live_stream_is_not_cut_every_minute(declared) -> None:  # type: ignore[no-untyped-def]
+    assert declared["web"]["timeout"] >= 3600
+
+
+def test_gpu_workers_load_weights_from_the_volume_on_a_fallback_list_of_gpus(
+    modal_app,  # type: ignore[no-untyped-def]
+    declared,
+) -> None:
+    for name in ("DepthWorker", "MaskWorker"):
+        # An H100 and no dearer card in its place: the cost estimate prices what ran.
+        assert declared[name]["gpu"] == ["H100!", "A100-80GB", "L40S"], name
+        assert _volumes(declared[name]) == {"/models": "modal.Volume.from_name('ingest-models')"}
+    # The camera function runs the depth and masks stages, which read their model's config.
+    for name in ("download_models", "camera_stage"):
+        assert _volumes(declared[name]) == _volumes(declared["DepthWorker"]), name
+    assert declared["camera_stage"]["env"] == {"INGEST_MODELS_DIR": "/models"}
     # Weights are loaded once per container, in @modal.enter, not per call.
     from modal._partial_function import _find_partial_methods_for_user_cls, _PartialFunctionFlags
 
@@ -84,10 +116,8 @@ def test_gpu_workers_load_weights_from_the_volume_on_a_fallback_list_of_gpus(mod
 
 
 def test_web_and_poller_wiring(modal_app) -> None:  # type: ignore[no-untyped-def]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        web_endpoints = modal_app.app.registered_web_endpoints
-    assert list(web_endpoints) == ["web"]
+    assert modal_app.web._is_web_endpoint()
+    assert not modal_app.poll._is_web_endpoint()
     assert modal_app.POLL_SCHEDULE == "*/5 * * * *"
 
 
@@ -208,3 +238,52 @@ def test_images_carry_the_dashboards_page_and_scripts(modal_app) -> None:  # typ
     for kept in ("dashboard/static/app.js", "dashboard/static/index.html", "app.py"):
         assert not modal_app.OUR_FILES(Path(kept)), kept
     assert modal_app.OUR_FILES(Path("README.md"))
+
+
+def test_a_stage_past_its_time_limit_fails_the_job_for_good(
+    modal_app,  # type: ignore[no-untyped-def]
+    s3_env: S3Store,
+    plates: Plates,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Modal raises FunctionTimeoutError at the caller when a stage's function runs past
+    its timeout; the job fails once, not retryable, and a later call is a no-op."""
+    import modal.exception
+
+    from ingest_service.run import remote
+
+    real = remote.run_stage_for_job
+
+    def frames_never_end(services, record, stage, **kwargs):  # type: ignore[no-untyped-def]
+        if stage == "frames":
+            raise modal.exception.FunctionTimeoutError("Function timed out")
+        return real(services, record, stage, **kwargs)
+
+    monkeypatch.setattr(remote, "run_stage_for_job", frames_never_end)
+    services = Services.build(load_settings(), store=s3_env)
+    ref = ref_for_local_file(s3_env, plates.h264, key="incoming/long.mov")
+    job_id = claim_plate(services, ref).record.job_id
+
+    assert modal_app.run_job.local(job_id, "local") == "failed"
+    record = services.ledger.get(job_id)
+    assert record.error is not None and record.error.type == "StageTimeoutError"
+    assert record.error.stage == "frames" and "6 h" in record.error.message
+    assert not record.error.retryable and not record.retry_allowed
+    # A duplicate or late call changes nothing and raises nothing.
+    assert modal_app.run_job.local(job_id, "local") == "failed"
+    assert services.ledger.get(job_id).attempt == record.attempt == 1
+
+
+def test_duplicate_run_job_calls_are_quiet_no_ops(
+    modal_app,  # type: ignore[no-untyped-def]
+    s3_env: S3Store,
+    plates: Plates,
+) -> None:
+    services = Services.build(load_settings(), store=s3_env)
+    ref = ref_for_local_file(s3_env, plates.h264, key="incoming/twice.mov")
+    job_id = claim_plate(services, ref).record.job_id
+    services.ledger.acquire(job_id, owner="another-container", lease_s=600)
+    assert modal_app.run_job.local(job_id, "local") == "running"
+    record = services.ledger.get(job_id)
+    assert record.lease is not None and record.lease.owner == "another-container"
+    assert record.stages == {}

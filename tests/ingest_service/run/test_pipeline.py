@@ -20,7 +20,7 @@ from ingest_service.publish.manifest import Manifest
 from ingest_service.run import pipeline
 from ingest_service.services import Services
 from ingest_service.stages import table
-from ingest_service.stages.base import StageContext, StageOutput, StageSpec
+from ingest_service.stages.base import InProcess, StageContext, StageOutput, StageSpec
 from storage import ObjectNotFoundError, ObjectStore, S3Store
 from tests.conftest import make_settings
 from tests.http_receiver import Receiver
@@ -220,23 +220,27 @@ def test_source_replaced_after_notice_fails_without_touching_it(
     assert services.store.get("incoming/h264.mov").data == plates.ntsc.read_bytes()
 
 
-def test_rerun_after_a_crash_skips_recorded_stages(
-    services: Services, plates: Plates, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    job_id = submit(services, plates.h264)
+def crashed_in_frames(services: Services, plates: Plates) -> JobRecord:
+    """A job whose frames stage died like a worker out of memory, on its first attempt."""
     real = table.STAGES
 
     def crash(ctx: StageContext) -> StageOutput:
         raise MemoryError("worker ran out of memory")
 
-    monkeypatch.setattr(table, "STAGES", (real[0], StageSpec("frames", crash, ("probe",))))
-    failed = pipeline.run(job_id, services)
+    table.STAGES = (real[0], StageSpec("frames", crash, ("probe",)))
+    try:
+        return pipeline.run(submit(services, plates.h264), services)
+    finally:
+        table.STAGES = real
+
+
+def test_rerun_after_a_crash_skips_recorded_stages(services: Services, plates: Plates) -> None:
+    failed = crashed_in_frames(services, plates)
     assert failed.state is JobState.FAILED and failed.error is not None
     assert failed.error.retryable and failed.error.stage == "frames"
     probe_run = failed.stages["probe"]
 
-    monkeypatch.setattr(table, "STAGES", real)
-    done = pipeline.run(job_id, services)
+    done = pipeline.run(failed.job_id, services)
     assert done.state is JobState.PUBLISHED
     assert done.attempt == 2
     assert done.stages["probe"] == probe_run  # not run again
@@ -255,6 +259,17 @@ def test_expired_lease_of_a_dead_worker_is_taken_over(
     assert record.state is JobState.PUBLISHED and record.attempt == 2
 
 
+class Recording(InProcess):
+    """Runs stages here, and notes which."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def run(self, spec: StageSpec, ctx: StageContext) -> StageOutput:
+        self.ran.append(spec.name)
+        return super().run(spec, ctx)
+
+
 def test_outputs_deleted_before_publish_are_made_again(
     services: Services, plates: Plates, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -271,8 +286,11 @@ def test_outputs_deleted_before_publish_are_made_again(
     services.store.delete(f"{prefix}frames/frame.0007.png")  # a cleanup script went too far
 
     monkeypatch.setattr(pipeline, "write_manifest", real_write)
-    done = pipeline.run(job_id, services)
+    runner = Recording()
+    done = pipeline.run(job_id, services, runner=runner)
     assert done.state is JobState.PUBLISHED
+    # Made again by the job's runner: on Modal, the stage's own function.
+    assert runner.ran == ["frames"]
     assert services.store.head(f"{prefix}frames/frame.0007.png").size > 0
 
 
