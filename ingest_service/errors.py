@@ -23,6 +23,15 @@ class SourceNotVideoError(IngestError):
     """The source object is not a video any decoder recognises."""
 
 
+class SourceFrameTooLargeError(IngestError):
+    """The source's frames are larger than this service decodes (`INGEST_MAX_FRAME_PIXELS`)."""
+
+    def __init__(self, message: str, *, width: int, height: int) -> None:
+        super().__init__(message)
+        self.width = width
+        self.height = height
+
+
 class SourceChangedError(IngestError):
     """The source object was replaced while the job was reading it."""
 
@@ -85,25 +94,6 @@ class JobLeaseLostError(IngestError):
     """Another worker took the job over; this worker must stop writing."""
 
     retryable = True
-
-
-class JobBudgetExceededError(IngestError):
-    """The job has used its compute budget (`INGEST_MAX_JOB_SECONDS`); it is not retried."""
-
-    def __init__(self, message: str, *, spent_s: float, budget_s: float) -> None:
-        super().__init__(message)
-        self.spent_s = spent_s
-        self.budget_s = budget_s
-
-
-class StageTimeoutError(IngestError):
-    """A stage ran past its function's time limit; not retried, for a re-run of the same
-    work would most likely run past it again."""
-
-    def __init__(self, message: str, *, stage: str, limit_s: float) -> None:
-        super().__init__(message)
-        self.stage = stage
-        self.limit_s = limit_s
 
 
 class JobInterruptedError(IngestError):

@@ -48,11 +48,14 @@ class Settings(BaseSettings, JobDefaults):
     model_device: Literal["auto", "cpu", "cuda"] = "auto"
     model_batch_size: int = Field(default=8, ge=1, le=256)
 
+    # Decoding: the largest frame a plate may have, read from its header before any decode.
+    # Every 8K camera format and 8192x8192 VR plates fit; a 16K frame would cost gigabytes.
+    max_frame_pixels: int = Field(default=8192 * 8192, ge=1)
+    max_frame_side: int = Field(default=16384, ge=1)
+
     # Jobs.
     lease_seconds: float = Field(default=300.0, gt=1.0)
     max_attempts: int = Field(default=3, ge=1, le=100)
-    # Stage time a job may use over all its attempts; past it, no further stage starts.
-    max_job_seconds: float = Field(default=12 * 3600.0, gt=0)
 
     # Notifications: a signed webhook and/or SNS; a local log when neither is set.
     notify_url: AnyHttpUrl | None = None
@@ -68,10 +71,6 @@ class Settings(BaseSettings, JobDefaults):
     sns_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
     sns_max_age_s: float = Field(default=3600.0, gt=0)
     poll_interval_s: float = Field(default=30.0, gt=0)
-    # A job dispatched but not started after this long (its worker lost, or still queued or
-    # cold-starting) is dispatched again. Unset: two poll intervals, and where a schedule
-    # runs the poller, the poll interval is its period.
-    dispatch_grace_s: float | None = Field(default=None, gt=0)
     settle_s: float = Field(default=10.0, ge=0)
     serve_workers: int = Field(default=1, ge=1, le=64)
 

@@ -15,6 +15,7 @@ from av.video.frame import VideoFrame
 from av.video.reformatter import ColorRange, Colorspace
 
 from ingest_service.errors import FramesDecodeError, SourceNotVideoError
+from ingest_service.media.limits import FrameLimits
 
 # FFmpeg's enum values (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace).
 PRIMARIES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 11: "dci-p3", 12: "display-p3"}
@@ -38,6 +39,9 @@ _SWS_MATRIX = {
     10: Colorspace.BT2020,
 }
 IO_BUFFER = 1 << 20
+# Readers of formats that hold an animation or a single picture alike.
+ANIMATED_IMAGE_FORMATS = {"gif", "apng", "mjpeg", "webp"}
+IMAGE_CODECS = {"mjpeg": "JPEG", "jpegls": "JPEG-LS", "jpeg2000": "JPEG 2000"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +73,13 @@ class VideoFacts:
 
 
 @contextmanager
-def open_video(reader: BinaryIO, name: str) -> Iterator[av.container.InputContainer]:
-    """Open a container from any seekable reader; non-video input gets a plain-words error."""
+def open_video(
+    reader: BinaryIO, name: str, limits: FrameLimits | None = None
+) -> Iterator[av.container.InputContainer]:
+    """Open a container from any seekable reader; non-video input gets a plain-words error.
+
+    With `limits`, frames over them are refused from the header, before any decode.
+    """
     try:
         container = av.open(reader, mode="r", buffer_size=IO_BUFFER)
     except (av.FFmpegError, OSError) as exc:
@@ -84,9 +93,28 @@ def open_video(reader: BinaryIO, name: str) -> Iterator[av.container.InputContai
     try:
         if not container.streams.video:
             raise SourceNotVideoError(f"{name} has no video stream")
+        if _image_reader(container.format.name):
+            raise _still_image(name, container)
+        if limits is not None:
+            limits.guard(container.streams.video[0], name)
         yield container
     finally:
         container.close()
+
+
+def _image_reader(format_name: str) -> bool:
+    """FFmpeg's still-image demuxers (png_pipe, jpeg_pipe, image2, ...): one picture each."""
+    return format_name in ("image2", "image2pipe") or format_name.endswith("_pipe")
+
+
+def _still_image(name: str, container: av.container.InputContainer) -> SourceNotVideoError:
+    codec = container.streams.video[0].codec_context.name
+    kind = IMAGE_CODECS.get(codec, codec.upper())
+    return SourceNotVideoError(
+        f"{name} is not a readable video file: it is a single still image ({kind}) with a "
+        "video extension. Upload the plate as a video file; an image sequence must be "
+        "encoded to a video first"
+    )
 
 
 def rotation_of(frame: VideoFrame) -> int:
@@ -94,13 +122,21 @@ def rotation_of(frame: VideoFrame) -> int:
     return round(float(frame.rotation) / 90.0) % 4 * 90
 
 
-def describe(container: av.container.InputContainer, name: str) -> VideoFacts:
+def describe(
+    container: av.container.InputContainer, name: str, limits: FrameLimits | None = None
+) -> VideoFacts:
     """Container and codec facts, checked by decoding the first frame."""
     stream = container.streams.video[0]
+    frames = container.decode(stream)
     try:
-        first = next(container.decode(stream))
+        first = next(frames)
     except (StopIteration, av.FFmpegError) as exc:
+        if limits is not None:
+            limits.refused(stream, name)
         raise SourceNotVideoError(f"{name}: the video stream has no decodable frame") from exc
+    # GIF, APNG and raw MJPEG readers also take a lone picture: one frame is a still.
+    if container.format.name in ANIMATED_IMAGE_FORMATS and _alone(frames):
+        raise _still_image(name, container)
     fps = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not fps:
         raise SourceNotVideoError(f"{name}: the video stream has no frame rate")
@@ -135,6 +171,15 @@ def describe(container: av.container.InputContainer, name: str) -> VideoFacts:
     )
 
 
+def _alone(frames: Iterator[VideoFrame]) -> bool:
+    """Whether the first frame was the last one (a broken second frame is the frames
+    stage's to report)."""
+    try:
+        return next(frames, None) is None
+    except av.FFmpegError:
+        return False
+
+
 def _timecode(container: av.container.InputContainer) -> str | None:
     for source in [container.streams.video[0], *container.streams, container]:
         timecode = source.metadata.get("timecode")
@@ -144,7 +189,12 @@ def _timecode(container: av.container.InputContainer) -> str | None:
 
 
 def decode_frames(
-    container: av.container.InputContainer, *, pixel_format: str, rotation: int, name: str
+    container: av.container.InputContainer,
+    *,
+    pixel_format: str,
+    rotation: int,
+    name: str,
+    limits: FrameLimits | None = None,
 ) -> Iterator[np.ndarray]:
     """Frames as HxWxC arrays in display orientation, one at a time (memory stays flat)."""
     stream = container.streams.video[0]
@@ -163,6 +213,8 @@ def decode_frames(
             decoded += 1
             yield array
     except av.FFmpegError as exc:
+        if limits is not None:
+            limits.refused(stream, name)  # a frame grew past the header's size
         raise FramesDecodeError(
             f"{name}: decoding stopped after {decoded} frames: FFmpeg says "
             f"{exc.strerror or exc} (truncated or corrupt file)"

@@ -18,6 +18,7 @@ from ingest_service.jobs.results import (
 )
 from ingest_service.jobs.states import StageName
 from ingest_service.media.images import ImageEncoder, encoder_for, thumbnail
+from ingest_service.media.limits import FrameLimits
 from ingest_service.media.video import decode_frames, open_video
 from ingest_service.publish.outputs import put_output, sequence_info
 from ingest_service.stages.base import StageContext, StageOutput
@@ -47,13 +48,14 @@ def run(ctx: StageContext) -> StageOutput:
     picked: np.ndarray | None = None
     files: list[OutputFile] = []
 
+    limits = FrameLimits.of(ctx.settings)
     ctx.progress.started("frames", expected or None, "frames")
     try:
         with (
             ctx.store.open_read(
                 source.key, version_id=source.version_id, etag=source.etag
             ) as reader,
-            open_video(reader, ctx.source_name) as container,
+            open_video(reader, ctx.source_name, limits) as container,
             ThreadPoolExecutor(workers, thread_name_prefix="frames") as pool,
         ):
             # Bounded in-flight work keeps memory flat however long the plate is.
@@ -63,6 +65,7 @@ def run(ctx: StageContext) -> StageOutput:
                 pixel_format=encoder.decode_format,
                 rotation=probe.rotation,
                 name=ctx.source_name,
+                limits=limits,
             )
             for source_index, image in enumerate(frames):
                 index = source_index - skip

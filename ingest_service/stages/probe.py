@@ -10,6 +10,7 @@ import av
 from ingest_service.errors import SourceChangedError, SourceEmptyError, SourceNotFoundError
 from ingest_service.jobs.results import ProbeResult, Rational
 from ingest_service.jobs.source import ObjectRef
+from ingest_service.media.limits import FrameLimits
 from ingest_service.media.video import describe, open_video
 from ingest_service.stages.base import StageContext, StageOutput
 from storage import ObjectInfo, ObjectNotFoundError, ObjectStore, PreconditionFailedError
@@ -23,11 +24,12 @@ def run(ctx: StageContext) -> StageOutput:
     info = check_source(ctx.store, source)
     ctx.progress.started("probe", info.size, "B")
     digest = _sha256(ctx, source)
+    limits = FrameLimits.of(ctx.settings)
     with (
         ctx.store.open_read(source.key, version_id=source.version_id, etag=source.etag) as reader,
-        open_video(reader, name) as container,
+        open_video(reader, name, limits) as container,
     ):
-        facts = describe(container, name)
+        facts = describe(container, name, limits)
     width, height = facts.display_size
     # Every fact the container told, as told; rates as exact ratios; the size as displayed.
     told = dataclasses.asdict(facts) | {
