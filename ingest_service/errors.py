@@ -96,6 +96,25 @@ class JobLeaseLostError(IngestError):
     retryable = True
 
 
+class JobBudgetExceededError(IngestError):
+    """The job has used its compute budget (`INGEST_MAX_JOB_SECONDS`); it is not retried."""
+
+    def __init__(self, message: str, *, spent_s: float, budget_s: float) -> None:
+        super().__init__(message)
+        self.spent_s = spent_s
+        self.budget_s = budget_s
+
+
+class StageTimeoutError(IngestError):
+    """A stage ran past its function's time limit; not retried, for a re-run of the same
+    work would most likely run past it again."""
+
+    def __init__(self, message: str, *, stage: str, limit_s: float) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.limit_s = limit_s
+
+
 class JobInterruptedError(IngestError):
     """The process is shutting down; the job was handed back between stages."""
 

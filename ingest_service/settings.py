@@ -56,6 +56,8 @@ class Settings(BaseSettings, JobDefaults):
     # Jobs.
     lease_seconds: float = Field(default=300.0, gt=1.0)
     max_attempts: int = Field(default=3, ge=1, le=100)
+    # Stage time a job may use over all its attempts; past it, no further stage starts.
+    max_job_seconds: float = Field(default=12 * 3600.0, gt=0)
 
     # Notifications: a signed webhook and/or SNS; a local log when neither is set.
     notify_url: AnyHttpUrl | None = None
