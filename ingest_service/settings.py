@@ -73,6 +73,10 @@ class Settings(BaseSettings, JobDefaults):
     sns_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
     sns_max_age_s: float = Field(default=3600.0, gt=0)
     poll_interval_s: float = Field(default=30.0, gt=0)
+    # A job dispatched but not started after this long (its worker lost, or still queued or
+    # cold-starting) is dispatched again. Unset: two poll intervals, and where a schedule
+    # runs the poller, the poll interval is its period.
+    dispatch_grace_s: float | None = Field(default=None, gt=0)
     settle_s: float = Field(default=10.0, ge=0)
     serve_workers: int = Field(default=1, ge=1, le=64)
 
