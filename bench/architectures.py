@@ -6,34 +6,26 @@ so throughput and memory are true; what they predict is noise.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-# Depth Anything V2 (the -hf checkpoints): DINOv2 backbone and DPT head sizes.
-DEPTH_ANYTHING_V2: dict[str, dict[str, Any]] = {
-    "small": {
-        "hidden": 384,
-        "layers": 12,
-        "heads": 6,
-        "out": [3, 6, 9, 12],
-        "neck": [48, 96, 192, 384],
-        "fusion": 64,
-    },
-    "base": {
-        "hidden": 768,
-        "layers": 12,
-        "heads": 12,
-        "out": [3, 6, 9, 12],
-        "neck": [96, 192, 384, 768],
-        "fusion": 128,
-    },
-    "large": {
-        "hidden": 1024,
-        "layers": 24,
-        "heads": 16,
-        "out": [5, 12, 18, 24],
-        "neck": [256, 512, 1024, 1024],
-        "fusion": 256,
-    },
+
+class DptSize(NamedTuple):
+    """A Depth Anything V2 size: DINOv2 backbone (hidden width, layers, heads, the layers
+    the head reads) and DPT head (neck widths, fusion width)."""
+
+    hidden: int
+    layers: int
+    heads: int
+    out: list[int]
+    neck: list[int]
+    fusion: int
+
+
+# The -hf checkpoints' sizes.
+DEPTH_ANYTHING_V2 = {
+    "small": DptSize(384, 12, 6, [3, 6, 9, 12], [48, 96, 192, 384], 64),
+    "base": DptSize(768, 12, 12, [3, 6, 9, 12], [96, 192, 384, 768], 128),
+    "large": DptSize(1024, 24, 16, [5, 12, 18, 24], [256, 512, 1024, 1024], 256),
 }
 
 
@@ -43,22 +35,22 @@ def depth_anything_v2(size: str, device: str = "cpu") -> Any:
 
     spec = DEPTH_ANYTHING_V2[size]
     backbone = Dinov2Config(
-        hidden_size=spec["hidden"],
-        num_hidden_layers=spec["layers"],
-        num_attention_heads=spec["heads"],
+        hidden_size=spec.hidden,
+        num_hidden_layers=spec.layers,
+        num_attention_heads=spec.heads,
         image_size=518,
         patch_size=14,
-        out_indices=spec["out"],
+        out_indices=spec.out,
         reshape_hidden_states=False,
         layerscale_value=1.0,
     )
     config = DepthAnythingConfig(
         backbone_config=backbone,
-        neck_hidden_sizes=spec["neck"],
-        fusion_hidden_size=spec["fusion"],
+        neck_hidden_sizes=spec.neck,
+        fusion_hidden_size=spec.fusion,
         head_hidden_size=32,
         patch_size=14,
-        reassemble_hidden_size=spec["hidden"],
+        reassemble_hidden_size=spec.hidden,
         depth_estimation_type="relative",
     )
     with torch.device(device):

@@ -135,6 +135,19 @@ def _peak(device: str) -> float:
     return round(peak_rss_mib())
 
 
+def _device_name(device: str) -> str:
+    import torch
+
+    return str(torch.cuda.get_device_name(0)) if device == "cuda" else "cpu"
+
+
+def _measured(rows: list[dict[str, Any]], device: str, **row: Any) -> None:
+    """A throughput row with the peak memory it took and the device, printed as it comes
+    (a long GPU run shows progress)."""
+    rows.append({**row, "peak_mib": _peak(device), "device": _device_name(device)})
+    print(json.dumps(rows[-1]), flush=True)
+
+
 def depth_throughput(
     device: str, sizes: list[str], batches: list[int], dtypes: list[str], seconds: float
 ) -> list[dict[str, Any]]:
@@ -144,7 +157,7 @@ def depth_throughput(
     from ingest_service.models.depth_anything import DepthAnything, Preprocess
     from ingest_service.models.runtime import Runtime
 
-    name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+    name = _device_name(device)
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 255, (1080, 1920, 3), np.uint8)
     rows = []
@@ -164,18 +177,15 @@ def depth_throughput(
                     done += batch
                 _sync(device)
                 elapsed = time.perf_counter() - start
-                rows.append(
-                    {
-                        "model": f"depth-anything-v2-{size}",
-                        "dtype": dtype,
-                        "batch": batch,
-                        "input": "x".join(map(str, Preprocess().input_size(1080, 1920))),
-                        "frames_per_s": round(done / elapsed, 2),
-                        "peak_mib": _peak(device),
-                        "device": name,
-                    }
+                _measured(
+                    rows,
+                    device,
+                    model=f"depth-anything-v2-{size}",
+                    dtype=dtype,
+                    batch=batch,
+                    input="x".join(map(str, Preprocess().input_size(1080, 1920))),
+                    frames_per_s=round(done / elapsed, 2),
                 )
-                print(json.dumps(rows[-1]), flush=True)
         del base, model, runner
     return rows
 
@@ -189,7 +199,7 @@ def sam3_throughput(
     from ingest_service.models.runtime import Runtime
     from ingest_service.models.sam3_video import Normalise, Sam3Video
 
-    name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+    name = _device_name(device)
     rng = np.random.default_rng(1)
     clip = [rng.integers(0, 255, (1080, 1920, 3), np.uint8) for _ in range(4)]
     rows = []
@@ -210,18 +220,15 @@ def sam3_throughput(
                 counts.append(len(runner.track(session, clip[i % len(clip)])))
             _sync(device)
             elapsed = time.perf_counter() - start
-            rows.append(
-                {
-                    "model": "sam3-video",
-                    "dtype": dtype,
-                    "load": load,
-                    "objects_per_frame": round(float(np.mean(counts)), 1),
-                    "frames_per_s": round(frames / elapsed, 2),
-                    "peak_mib": _peak(device),
-                    "device": name,
-                }
+            _measured(
+                rows,
+                device,
+                model="sam3-video",
+                dtype=dtype,
+                load=load,
+                objects_per_frame=round(float(np.mean(counts)), 1),
+                frames_per_s=round(frames / elapsed, 2),
             )
-            print(json.dumps(rows[-1]), flush=True)
         del base, model, runner
     return rows
 
@@ -235,7 +242,7 @@ def sam3_memory_growth(device: str, checkpoints: list[int]) -> list[dict[str, An
     from ingest_service.models.runtime import Runtime
     from ingest_service.models.sam3_video import Normalise, Sam3Video
 
-    name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+    name = _device_name(device)
     rng = np.random.default_rng(2)
     clip = [rng.integers(0, 255, (1080, 1920, 3), np.uint8) for _ in range(4)]
     model = sam3_video(device, eager=True, max_objects=8).to(torch.bfloat16)
