@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
@@ -89,6 +90,8 @@ base_image = (
 )
 # The stage functions reserve STAGE_CPUS: as many OpenMP threads, no more.
 STAGE_CPUS = 4
+MEDIA_MEMORY_MIB = 8192
+CAMERA_MEMORY_MIB = 8192  # see camera_stage for what its stages were measured to use
 media_base = base_image.uv_pip_install(*pins.pins(pins.MEDIA)).env(
     {"OMP_NUM_THREADS": str(STAGE_CPUS)}
 )
@@ -149,9 +152,12 @@ class ModalStages:
         with _timeouts_are_final(spec.name, STAGE_TIMEOUT_S):
             if spec.name in (StageName.PROBE, StageName.FRAMES):
                 media = media_stage.local if self.call == "local" else media_stage.remote
-                return media(record, spec.name)
-            camera = camera_stage.local if self.call == "local" else camera_stage.remote
-            return camera(record, spec.name, self.call)
+                output, memory_mib = media(record, spec.name), MEDIA_MEMORY_MIB
+            else:
+                camera = camera_stage.local if self.call == "local" else camera_stage.remote
+                output, memory_mib = camera(record, spec.name, self.call), CAMERA_MEMORY_MIB
+        # Modal bills the memory a function reserves, whatever the stage used of it.
+        return replace(output, memory_gib=memory_mib / 1024)
 
 
 @contextmanager
@@ -258,7 +264,7 @@ def _stage_function(
     )
 
 
-@_stage_function(memory=8192, max_containers=50, ephemeral_disk=100 * 1024)
+@_stage_function(memory=MEDIA_MEMORY_MIB, max_containers=50, ephemeral_disk=100 * 1024)
 def media_stage(record: str, stage: str) -> StageOutput:
     """probe and frames: streaming decode, several encoder threads."""
     from ingest_service.run.remote import run_stage_for_job
@@ -269,7 +275,7 @@ def media_stage(record: str, stage: str) -> StageOutput:
 
 # The models Volume too: the depth and masks stages record their model's config from it.
 @_stage_function(
-    memory=8192,
+    memory=CAMERA_MEMORY_MIB,
     max_containers=20,
     volumes={MODELS_DIR: models_volume},
     env={"INGEST_MODELS_DIR": MODELS_DIR},

@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ingest_service.costs import GPU_HOUR_USD, Pricing
+from ingest_service.costs import CPU_CORE_HOUR_USD, GPU_HOUR_USD, MEMORY_GIB_HOUR_USD, Pricing
 from ingest_service.errors import SettingsError
 from ingest_service.jobs.layout import BucketLayout
 from ingest_service.jobs.options import JobDefaults, JobOptions
@@ -80,9 +80,10 @@ class Settings(BaseSettings, JobDefaults):
     settle_s: float = Field(default=10.0, ge=0)
     serve_workers: int = Field(default=1, ge=1, le=64)
 
-    # Cost estimate: Modal's published CPU price, per physical core-hour, and GPU prices
-    # per hour by device (see `costs.py` for the table's date and source).
-    cpu_core_hour_usd: float = Field(default=0.0473, ge=0)
+    # Cost estimate: Modal's published prices per physical core-hour, per GiB-hour of
+    # reserved memory and per GPU-hour by device (`costs.py` has their date and source).
+    cpu_core_hour_usd: float = Field(default=CPU_CORE_HOUR_USD, ge=0)
+    memory_gib_hour_usd: float = Field(default=MEMORY_GIB_HOUR_USD, ge=0)
     gpu_hour_usd: dict[str, float] = Field(default_factory=lambda: dict(GPU_HOUR_USD))
 
     @field_validator("stages", "sns_topic_arns", "mask_prompts", mode="before")
@@ -122,7 +123,7 @@ class Settings(BaseSettings, JobDefaults):
 
     @property
     def pricing(self) -> Pricing:
-        return Pricing(self.cpu_core_hour_usd, dict(self.gpu_hour_usd))
+        return Pricing(self.cpu_core_hour_usd, dict(self.gpu_hour_usd), self.memory_gib_hour_usd)
 
     def for_job(self, options: JobOptions) -> Settings:
         """This machine's settings with the job's options, frozen at claim, laid over

@@ -47,6 +47,7 @@ class StageRun(BaseModel):
     device: str
     cpu_cores: int
     gpu_seconds: float | None = None
+    memory_gib: float = 0.0
     backend: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     result: StageResult | None = None

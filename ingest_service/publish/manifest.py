@@ -120,7 +120,9 @@ def build_manifest(record: JobRecord, *, pricing: Pricing) -> Manifest:
     files = [f for run in record.stages.values() if run.result for f in run.result.outputs()]
     sequences = [s for run in record.stages.values() if run.result for s in run.result.sequences()]
     cost = {
-        name: pricing.stage_cost(run.duration_s, run.cpu_cores, run.device, run.gpu_seconds)
+        name: pricing.stage_cost(
+            run.duration_s, run.cpu_cores, run.device, run.gpu_seconds, memory_gib=run.memory_gib
+        )
         for name, run in record.stages.items()
     }
     return Manifest(

@@ -204,6 +204,7 @@ def _run_stage(
             "device": output.device,
             "cpu_cores": output.cpu_cores,
             "gpu_seconds": output.gpu_seconds,
+            "memory_gib": output.memory_gib,
             "backend": output.backend,
             "parameters": output.parameters,
             "result": output.result,

@@ -68,6 +68,7 @@ class StageOutput:
     device: str = "cpu"
     cpu_cores: int = 1
     gpu_seconds: float | None = None  # GPU time across workers, if a GPU did the work
+    memory_gib: float = 0.0  # memory reserved for the stage where it is billed (Modal)
 
 
 class StageRunner(Protocol):

@@ -11,6 +11,7 @@ import pytest
 from infra.cron import period_s
 from ingest_service.cli.plates import ref_for_local_file
 from ingest_service.jobs.record import JobRecord
+from ingest_service.publish.manifest import Manifest
 from ingest_service.run.intake import claim_plate
 from ingest_service.samples.plate import make_plate
 from ingest_service.services import Services
@@ -153,6 +154,13 @@ def test_a_whole_job_runs_through_the_orchestrator_and_stage_functions(
     record = _run_on_modal(modal_app, s3_env, plates.h264, "incoming/sh0040.mov")
     assert record.manifest_key == "published/sh0040/v001/manifest.json"
     assert s3_env.head("published/sh0040/v001/frames/frame.0048.png").size > 0
+    # The stage's function reserves 8 GiB, and the cost estimate bills it beside the cores.
+    frames = record.stages["frames"]
+    assert frames.memory_gib == 8.0
+    pricing = load_settings().pricing
+    cores_only = pricing.stage_cost(frames.duration_s, frames.cpu_cores, frames.device)
+    manifest = Manifest.model_validate_json(s3_env.get(record.manifest_key).data)
+    assert manifest.cost.by_stage["frames"] > cores_only
 
 
 @pytest.mark.slow
