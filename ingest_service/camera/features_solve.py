@@ -24,6 +24,7 @@ from ingest_service.camera.outcome import (
     SolveOutcome,
     SolveSettings,
     cameras_by_frame,
+    locked_off,
     timed,
 )
 from ingest_service.camera.review import measure_reconstruction
@@ -51,7 +52,7 @@ def solve_features(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
     width, height, focal_hint_px = given.width, given.height, given.focal_hint_px
     timings: dict[str, float] = {}
     database = scratch / "colmap.db"
-    focal = focal_hint_px or 1.2 * max(width, height)
+    focal = given.focal_guess_px
     with timed(timings, "features"):
         _extract(database, image_dir, names, focal, width, height, settings)
     with timed(timings, "matching"):
@@ -64,17 +65,7 @@ def solve_features(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
             "or very blurred plate)"
         )
     if _is_static(pairs, width, height):
-        return SolveOutcome(
-            kind=SolveKind.STATIC,
-            model="PINHOLE",
-            params=[focal, focal, width / 2, height / 2],
-            focal_source="hint" if focal_hint_px else "assumed",
-            cameras={i: np.eye(4) for i in range(len(names))},
-            xyz=np.zeros((0, 3)),
-            rgb=np.zeros((0, 3), np.uint8),
-            reprojection_error_px=None,
-            timings=timings,
-        )
+        return locked_off(given, timings, "features")
     nodal = _rotation_only(pairs, len(names), width, height, focal_hint_px, timings)
     if nodal is not None:
         return nodal

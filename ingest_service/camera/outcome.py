@@ -42,6 +42,11 @@ class SolveInput:
     focal_hint_px: float | None
     scratch: Path  # a folder the solve may write to
 
+    @property
+    def focal_guess_px(self) -> float:
+        """Where a solve's focal length starts: the hint, else 1.2 times the long side."""
+        return self.focal_hint_px or 1.2 * max(self.width, self.height)
+
 
 @dataclass
 class SolveOutcome:
@@ -58,6 +63,27 @@ class SolveOutcome:
     frontend: Frontend = "features"
     fallback_reason: str | None = None  # why the tracks front end handed over to features
     measured: Measured = field(default_factory=Measured)  # at solve resolution
+
+
+def locked_off(given: SolveInput, timings: dict[str, float], frontend: Frontend) -> SolveOutcome:
+    """A static solve: every frame at the origin, the hinted focal length (else 1.2 times
+    the long side), the principal point centred, no scene points. Each front end keeps its
+    camera model: PINHOLE for features, SIMPLE_PINHOLE for tracks."""
+    focal = given.focal_guess_px
+    cx, cy = given.width / 2, given.height / 2
+    simple = frontend == "tracks"
+    return SolveOutcome(
+        kind=SolveKind.STATIC,
+        model="SIMPLE_PINHOLE" if simple else "PINHOLE",
+        params=[focal, cx, cy] if simple else [focal, focal, cx, cy],
+        focal_source="hint" if given.focal_hint_px else "assumed",
+        cameras={i: np.eye(4) for i in range(len(given.names))},
+        xyz=np.zeros((0, 3)),
+        rgb=np.zeros((0, 3), np.uint8),
+        reprojection_error_px=None,
+        timings=timings,
+        frontend=frontend,
+    )
 
 
 def cameras_by_frame(rec: pycolmap.Reconstruction, names: list[str]) -> dict[int, np.ndarray]:

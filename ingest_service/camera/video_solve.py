@@ -20,7 +20,13 @@ from ingest_service.camera.keyframe_map import map_keyframes
 from ingest_service.camera.keyframes import KeyframeSettings, select_keyframes
 from ingest_service.camera.lens import Lens
 from ingest_service.camera.motion_kind import MotionEvidence, classify
-from ingest_service.camera.outcome import SolveInput, SolveOutcome, SolveSettings, timed
+from ingest_service.camera.outcome import (
+    SolveInput,
+    SolveOutcome,
+    SolveSettings,
+    locked_off,
+    timed,
+)
 from ingest_service.camera.refine import Adjusted, register_and_adjust
 from ingest_service.camera.review import Measured, focal_range_rotation, measure_reconstruction
 from ingest_service.camera.rotation_only import PairHomography, rotation_between, solve_rotations
@@ -39,7 +45,7 @@ class TrackingFailedError(CameraSolveError):
 
 def solve_tracks(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
     image_dir, names, scratch = given.image_dir, given.names, given.scratch
-    width, height, focal_hint_px = given.width, given.height, given.focal_hint_px
+    width, height = given.width, given.height
     timings: dict[str, float] = {}
     with timed(timings, "tracking"):
         tracks = track(_grey(image_dir, names), TrackingSettings(points=settings.track_points))
@@ -51,7 +57,7 @@ def solve_tracks(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
         evidence = classify(tracks, keyframes, max_error)
     log.info("camera move: %s over %d keyframes", evidence.kind.value, len(keyframes))
     if evidence.kind is SolveKind.STATIC:
-        outcome = _static(names, width, height, focal_hint_px, timings)
+        outcome = locked_off(given, timings, "tracks")
         _track_statistics(outcome.measured, tracks, evidence)
         return outcome
     if evidence.kind is SolveKind.ROTATION_ONLY:
@@ -60,7 +66,7 @@ def solve_tracks(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
     # its own, starting from the sidecar's hint when there is one.
     fixed = evidence.kind is SolveKind.SMALL_TRANSLATION
     focal = evidence.focal_px if fixed and evidence.focal_px else None
-    focal = focal or focal_hint_px or 1.2 * max(width, height)
+    focal = focal or given.focal_guess_px
     lens = Lens(focal, focal, width / 2, height / 2)
     with timed(timings, "mapping"):
         small = evidence.kind is SolveKind.SMALL_TRANSLATION
@@ -130,28 +136,6 @@ def _check_trackable(tracks: Tracks) -> None:
         raise TrackingFailedError(
             f"too few points to track in frame {thin[0] + 1} ({len(tracks.frames[thin[0]].ids)})"
         )
-
-
-def _static(
-    names: list[str],
-    width: int,
-    height: int,
-    focal_hint: float | None,
-    timings: dict[str, float],
-) -> SolveOutcome:
-    focal = focal_hint or 1.2 * max(width, height)
-    return SolveOutcome(
-        kind=SolveKind.STATIC,
-        model="SIMPLE_PINHOLE",
-        params=[focal, width / 2, height / 2],
-        focal_source="hint" if focal_hint else "assumed",
-        cameras={i: np.eye(4) for i in range(len(names))},
-        xyz=np.zeros((0, 3)),
-        rgb=np.zeros((0, 3), np.uint8),
-        reprojection_error_px=None,
-        timings=timings,
-        frontend="tracks",
-    )
 
 
 def _rotation_only(
