@@ -39,13 +39,19 @@ class FrameLimits:
             height=height,
         )
 
+    @property
+    def decoder_options(self) -> dict[str, str]:
+        """FFmpeg's own limit, for every decoder that opens: opening a container already
+        decodes a frame to learn its format, and would allocate a frame of any size."""
+        return {"max_pixels": str(self.max_pixels)}
+
     def guard(self, stream: av.video.stream.VideoStream, name: str) -> None:
         """Refuse the stream's declared size now, and have the decoder refuse a larger
         frame later, before it allocates one."""
         context = stream.codec_context
         if context.width and context.height:
             self.check(context.width, context.height, name)
-        context.options = {**context.options, "max_pixels": str(self.max_pixels)}
+        context.options = {**context.options, **self.decoder_options}
 
     def refused(self, stream: av.video.stream.VideoStream, name: str) -> None:
         """After a decode error: raise the size error if a frame over the limit caused it."""

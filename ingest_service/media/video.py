@@ -81,7 +81,8 @@ def open_video(
     With `limits`, frames over them are refused from the header, before any decode.
     """
     try:
-        container = av.open(reader, mode="r", buffer_size=IO_BUFFER)
+        options = limits.decoder_options if limits is not None else None
+        container = av.open(reader, mode="r", buffer_size=IO_BUFFER, options=options)
     except (av.FFmpegError, OSError) as exc:
         # An empty input surfaces as a bare EINVAL OSError rather than an FFmpeg error.
         said = exc.strerror or exc
