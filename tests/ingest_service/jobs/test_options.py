@@ -23,6 +23,8 @@ MACHINE_SETTINGS = {
     "models_dir",
     "model_device",
     "model_batch_size",
+    "max_frame_pixels",
+    "max_frame_side",
     "lease_seconds",
     "max_attempts",
     "notify_url",
