@@ -52,7 +52,7 @@ from ingest_service.settings import Settings
 from storage import LocalStore, ObjectStore, S3Store, make_client
 
 TOKEN = "bench-token-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
 class CountingDispatcher:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.routing import BaseRoute, Match
 
 from handlers.admission import Admission, Gate
 from handlers.auth import check_token
+from handlers.browser import BrowserGuard, content_security_policy, origin_of
 from handlers.dashboard.routes import dashboard
 from handlers.errors import EventAuthError, EventFormatError, SnsSignatureError
 from handlers.events.parse import Shape, load_json, parse_object_events, shape_of
@@ -21,7 +24,7 @@ from handlers.sns_signature import SnsVerifier, check_sns_url, fetch_https
 from ingest_service.metrics import METRICS
 from ingest_service.run.dispatch import Dispatcher
 from ingest_service.services import Services
-from storage import InvalidKeyError, StorageError
+from storage import InvalidKeyError, ObjectStore, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,12 @@ def create_app(
     router, static = dashboard(gate)
     app.include_router(router)
     app.mount("/ui/static", static, name="static")
+    signed = _signed_url_routes(router.routes)
+    app.add_middleware(
+        BrowserGuard,
+        policy=content_security_policy(_bucket_origins(services.store)),
+        signed=lambda scope: any(route.matches(scope)[0] is Match.FULL for route in signed),
+    )
 
     @app.get("/health")
     def health() -> Health:
@@ -147,6 +156,27 @@ def create_app(
         return f"notification from {envelope.topic_arn}", inner, shape_of(inner, {})
 
     return app
+
+
+def _bucket_origins(store: ObjectStore) -> list[str]:
+    """Where presigned URLs point (images, upload parts), so the page may use them."""
+    try:
+        url = store.presign("origin-probe", expires_s=60)
+    except StorageError as exc:
+        log.warning("no presigned URLs for the dashboard's policy: %s", exc)
+        return []
+    origin = origin_of(url)
+    return [origin] if origin else []
+
+
+def _signed_url_routes(routes: Iterable[BaseRoute]) -> list[APIRoute]:
+    """The routes a signed URL authorises, not the browser's credentials: they take `sig`."""
+    return [
+        route
+        for route in routes
+        if isinstance(route, APIRoute)
+        and any(param.name == "sig" for param in route.dependant.query_params)
+    ]
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -15,6 +15,7 @@ from tests.handlers.sns_keys import CertFetcher
 
 TOKEN = "test-webhook-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JSON = {**AUTH, "Content-Type": "application/json"}  # what S3 via EventBridge and MinIO send
 
 
 class RecordingDispatcher:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from ingest_service.jobs.states import JobState
 from ingest_service.services import Services
-from tests.handlers.conftest import AUTH, TOKEN, RecordingDispatcher
+from tests.handlers.conftest import AUTH, JSON, TOKEN, RecordingDispatcher
 from tests.handlers.events.test_parse import event
 from tests.handlers.sns_keys import CertFetcher, notification, subscription_confirmation
 
@@ -34,7 +34,7 @@ def _s3_event(
 
 def _post(client: TestClient, doc: dict[str, Any] | bytes, **headers: str) -> Any:
     body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-    return client.post("/events", content=body, headers={**AUTH, **headers})
+    return client.post("/events", content=body, headers={**JSON, **headers})
 
 
 def test_s3_event_claims_one_job_and_dispatches_it(
@@ -176,18 +176,13 @@ def test_sample_sns_payloads_with_fake_signatures_are_refused(
 
 def test_auth_statuses(client: TestClient) -> None:
     body = json.dumps(event("s3_test_event.json")).encode()
-    assert client.post("/events", content=body).status_code == 401
-    assert (
-        client.post("/events", content=body, headers={"Authorization": "Bearer nope"}).status_code
-        == 401
-    )
+    typed = {"Content-Type": "application/json"}
+    assert client.post("/events", content=body, headers=typed).status_code == 401
+    wrong = {**typed, "Authorization": "Bearer nope"}
+    assert client.post("/events", content=body, headers=wrong).status_code == 401
     basic = base64.b64encode(f"sns:{TOKEN}".encode()).decode()
-    assert (
-        client.post(
-            "/events", content=body, headers={"Authorization": f"Basic {basic}"}
-        ).status_code
-        == 200
-    )
+    sns = {**typed, "Authorization": f"Basic {basic}"}
+    assert client.post("/events", content=body, headers=sns).status_code == 200
     assert client.head("/events", headers=AUTH).status_code == 200
     assert client.head("/events").status_code == 401
     assert client.get("/health").json()["status"] == "ok"

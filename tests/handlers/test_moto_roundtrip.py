@@ -12,7 +12,7 @@ from handlers.app import create_app
 from ingest_service.services import Services
 from storage import S3Store
 from tests.conftest import make_settings
-from tests.handlers.conftest import AUTH, TOKEN, RecordingDispatcher
+from tests.handlers.conftest import JSON, TOKEN, RecordingDispatcher
 
 
 def test_s3_notifications_through_sqs_claim_each_upload_once(
@@ -50,7 +50,7 @@ def test_s3_notifications_through_sqs_claim_each_upload_once(
         )
     claimed = []
     for body in bodies:
-        response = client.post("/events", content=body, headers=AUTH)
+        response = client.post("/events", content=body, headers=JSON)
         assert response.status_code == 200, response.text
         claimed += [item["key"] for item in response.json()["claimed"]]
     assert len(bodies) >= 2  # moto may send more than one event for a multipart upload

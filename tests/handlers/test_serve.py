@@ -57,7 +57,7 @@ def test_a_file_dropped_into_the_folder_is_published_and_shutdown_is_clean(
         while time.monotonic() < deadline and not manifest.exists():
             time.sleep(0.2)
         assert manifest.exists(), "the dropped plate was not published within 30 s"
-        refused = httpx.post(f"{base}/events", content=b"{}")
+        refused = httpx.post(f"{base}/events", json={})
         assert refused.status_code == 401
     finally:
         server.send_signal(signal.SIGTERM)

@@ -197,11 +197,11 @@ def test_retry_reclaims_a_failed_job_through_the_ledger(local, plates: Plates) -
     ref = ref_for_local_file(services.store, plates.h264, key="incoming/bad.mov")
     job_id = claim_plate(services, ref).record.job_id
     assert pipeline.run(job_id, services).state is JobState.FAILED
-    assert client.post(f"/api/jobs/{job_id}/retry", headers=BASIC).status_code == 200
+    assert client.post(f"/api/jobs/{job_id}/retry", headers=BASIC, json={}).status_code == 200
     assert dispatcher.submitted == [job_id]
     assert client.get(f"/api/jobs/{job_id}", headers=BASIC).json()["retry_possible"] is False
     # Its retry is queued: a second press is refused, and nothing is dispatched twice.
-    second = client.post(f"/api/jobs/{job_id}/retry", headers=BASIC)
+    second = client.post(f"/api/jobs/{job_id}/retry", headers=BASIC, json={})
     assert second.status_code == 409 and "already queued" in second.json()["detail"]
     assert dispatcher.submitted == [job_id]
     assert len(list(services.ledger.ids())) == 1  # never a second job
