@@ -11,6 +11,7 @@ import boto3
 
 from handlers.cli import add_serve
 from infra.aws_setup import least_privilege_policy, setup_cors, setup_eventbridge, setup_sns
+from infra.submit import add_submit
 from ingest_service.cli.main import EXIT_OK, EXIT_USAGE, Command
 from ingest_service.cli.main import main as domain_main
 from ingest_service.settings import load_settings
@@ -100,7 +101,11 @@ def cmd_aws(args: argparse.Namespace) -> int:
 
 
 def extend(commands: Any, common: argparse.ArgumentParser) -> dict[str, Command]:
-    return {**add_serve(commands, common), **add_aws(commands, common)}
+    return {
+        **add_serve(commands, common),
+        **add_aws(commands, common),
+        **add_submit(commands, common),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

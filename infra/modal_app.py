@@ -3,7 +3,7 @@
 One narrative file. The same pipeline code as on a workstation; this module only wires it:
 
     modal deploy infra/modal_app.py          # web endpoint, poller, functions
-    modal run infra/modal_app.py --key incoming/sh0040.mov   # one object, from a laptop
+    ingest-service submit s3://<bucket>/incoming/sh0040.mov --modal   # one object, by hand
 
     modal run infra/modal_app.py::download_models            # weights into the Volume
 
@@ -32,6 +32,7 @@ import modal
 
 from infra import pins
 from infra.cron import period_s
+from infra.deployment import app_name
 from ingest_service.errors import StageTimeoutError
 from ingest_service.jobs.states import StageName
 
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 Call = Literal["remote", "local"]  # "local": the function bodies run here (tests)
 
-APP_NAME = os.environ.get("INGEST_MODAL_APP", "ingest-service")
+APP_NAME = app_name()
 POLL_SCHEDULE = os.environ.get("INGEST_MODAL_POLL_CRON", "*/5 * * * *")
 # The poller's interval on Modal is its schedule's; a pass must end before the next starts.
 POLL_PERIOD_S = period_s(POLL_SCHEDULE)
@@ -373,13 +374,28 @@ def download_models(names: str = "depth-anything-v2-small,sam3") -> list[str]:
     return done
 
 
-@app.local_entrypoint()
-def main(key: str) -> None:
-    """Claim one object of the configured bucket and run its job on Modal."""
+@app.function(image=web_image, secrets=SECRETS, timeout=120)
+def submit(key: str, bucket: str | None = None) -> str:
+    """Claim one object of the deployment's bucket, with the deployment's credentials, and
+    start its job; returns the job's record as JSON. What `ingest-service submit --modal`
+    calls, so that nothing is claimed against a laptop's own settings."""
     from ingest_service.cli.plates import ref_for_key
+    from ingest_service.errors import PlateInputError
     from ingest_service.run.intake import claim_plate
 
     services = _services()
+    if bucket is not None and bucket != services.store.bucket:
+        raise PlateInputError(f"this deployment watches {services.store.bucket}, not {bucket}")
     claim = claim_plate(services, ref_for_key(services.store, key))
-    print(f"{claim.record.job_id}: {'claimed' if claim.claimed else claim.record.state}")
-    print(f"{claim.record.job_id}: {run_job.remote(claim.record.job_id)}")
+    if claim.claimed:
+        ModalDispatcher().submit(claim.record.job_id)
+    return claim.record.model_dump_json()
+
+
+@app.local_entrypoint()
+def main(key: str) -> None:
+    """Claim one object of the deployment's bucket in the cloud, and start its job."""
+    from ingest_service.jobs.record import JobRecord
+
+    record = JobRecord.model_validate_json(submit.remote(key))
+    print(f"{record.job_id}: {record.state} ({record.source.key})")

@@ -51,6 +51,7 @@ def test_app_declares_the_functions_with_their_resources(declared) -> None:  # t
         "media_stage",
         "camera_stage",
         "download_models",
+        "submit",
         "DepthWorker",
         "MaskWorker",
     }
@@ -120,15 +121,6 @@ def test_web_and_poller_wiring(modal_app) -> None:  # type: ignore[no-untyped-de
     assert modal_app.web._is_web_endpoint()
     assert not modal_app.poll._is_web_endpoint()
     assert modal_app.POLL_SCHEDULE == "*/5 * * * *"
-
-
-@pytest.fixture
-def s3_env(s3_store: S3Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S3Store:
-    monkeypatch.setenv("INGEST_STORE", f"s3://{s3_store.bucket}")
-    monkeypatch.setenv("INGEST_STAGES", "probe,frames")
-    monkeypatch.setenv("INGEST_NOTIFY_LOG", str(tmp_path / "notifications.jsonl"))
-    monkeypatch.setenv("INGEST_WORKERS", "2")
-    return s3_store
 
 
 def _settings_env(monkeypatch: pytest.MonkeyPatch, **settings: object) -> None:
