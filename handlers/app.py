@@ -21,9 +21,11 @@ from handlers.errors import EventAuthError, EventFormatError, SnsSignatureError
 from handlers.events.parse import Shape, load_json, parse_object_events, shape_of
 from handlers.events.sns import SnsEnvelope, parse_sns
 from handlers.sns_signature import SnsVerifier, check_sns_url, fetch_https
+from ingest_service.errors import SettingsError
 from ingest_service.metrics import METRICS
 from ingest_service.run.dispatch import Dispatcher
 from ingest_service.services import Services
+from ingest_service.settings import Settings
 from storage import InvalidKeyError, ObjectStore, StorageError
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app; tests and `serve` (and Modal) each build their own."""
     settings = services.settings
+    _check_sns_topics(settings)
     gate = Gate(services, dispatcher)
     verifier = verifier or SnsVerifier(
         topics=frozenset(settings.sns_topic_arns), max_age_s=settings.sns_max_age_s, fetch=fetch
@@ -156,6 +159,22 @@ def create_app(
         return f"notification from {envelope.topic_arn}", inner, shape_of(inner, {})
 
     return app
+
+
+def _check_sns_topics(settings: Settings) -> None:
+    """Without an allow-list, a validly signed SNS message from anyone's topic starts jobs."""
+    if settings.sns_topic_arns or settings.webhook_token is None:
+        return
+    if settings.environment == "production":
+        raise SettingsError(
+            "INGEST_SNS_TOPIC_ARNS is required in production: without it the webhook takes a "
+            "validly signed SNS message from any AWS account's topic. Set it to your topic's "
+            "ARN (several comma-separated), or to 'none' where no SNS topic delivers here."
+        )
+    log.warning(
+        "INGEST_SNS_TOPIC_ARNS is not set: the webhook takes a signed SNS message from any "
+        "topic (refused in production); set it to your topic's ARN"
+    )
 
 
 def _bucket_origins(store: ObjectStore) -> list[str]:
