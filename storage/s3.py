@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
+def resolve_region(
+    region: str | None = None, session: boto3.session.Session | None = None
+) -> str | None:
+    """`region`, else botocore's chain (`AWS_DEFAULT_REGION`, the profile), else
+    `AWS_REGION`, which the other AWS SDKs read and botocore does not."""
+    session = session or boto3.session.Session()
+    return region or session.region_name or os.environ.get("AWS_REGION") or None
+
+
 def make_client(
     *,
     endpoint_url: str | None = None,
@@ -32,12 +41,11 @@ def make_client(
     """A client with botocore's standard retry mode (5xx, throttling, timeouts, capped backoff).
 
     Credentials come from the standard chain (environment, profile, instance role), and
-    `AWS_ENDPOINT_URL` is honoured by botocore itself when `endpoint_url` is None. The
-    region is `region`, else botocore's chain (`AWS_DEFAULT_REGION`, the profile), else
-    `AWS_REGION`, which the other AWS SDKs read and botocore does not.
+    `AWS_ENDPOINT_URL` is honoured by botocore itself when `endpoint_url` is None; the
+    region is `resolve_region(region)`.
     """
     session = boto3.session.Session()
-    region = region or session.region_name or os.environ.get("AWS_REGION") or None
+    region = resolve_region(region, session)
     on_aws = not (endpoint_url or any(os.environ.get(name) for name in ENDPOINT_VARIABLES))
     config = Config(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
