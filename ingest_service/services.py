@@ -15,6 +15,7 @@ from ingest_service.jobs.options import JobOptions
 from ingest_service.notify.channels import Channel, LogChannel, Notifier, SnsChannel, WebhookChannel
 from ingest_service.settings import Settings
 from storage import ObjectStore, open_store
+from storage.s3 import resolve_region
 
 
 @dataclass
@@ -50,7 +51,8 @@ def notification_channels(settings: Settings, store: ObjectStore) -> list[Channe
             )
         )
     if settings.notify_sns_topic_arn:
-        region = settings.notify_sns_topic_arn.split(":")[3] or settings.s3_region
+        # The topic's own region; an ARN without one falls back as the S3 clients do.
+        region = settings.notify_sns_topic_arn.split(":")[3] or resolve_region(settings.s3_region)
         channels.append(
             SnsChannel(settings.notify_sns_topic_arn, boto3.client("sns", region_name=region))
         )
