@@ -45,6 +45,14 @@ def _camera(services: Services, record: object) -> CameraSolution:
     )
 
 
+def _solved(
+    tmp_path: Path, plate: Path, **settings: object
+) -> tuple[Services, JobRecord, CameraSolution]:
+    """Run the camera stage on `plate`; the published camera.json with the job."""
+    services, record = _solve(tmp_path, plate, **settings)
+    return services, record, _camera(services, record)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["dolly", "orbit", "handheld"])
 def test_moving_camera_is_solved_accurately(tmp_path: Path, plate_dir: str, kind: str) -> None:
@@ -80,8 +88,7 @@ def test_moving_camera_is_solved_accurately(tmp_path: Path, plate_dir: str, kind
 @pytest.mark.slow
 def test_nodal_pan_gets_a_rotation_only_camera(tmp_path: Path, plate_dir: str) -> None:
     plate, truth = _plate(plate_dir, "pan", 24)
-    services, record = _solve(tmp_path, plate)
-    solution = _camera(services, record)
+    services, record, solution = _solved(tmp_path, plate)
     assert solution.kind is SolveKind.ROTATION_ONLY
     centres = np.array([f.c2w[:3, 3] for f in solution.frames])
     assert np.allclose(centres, centres[0])  # one camera centre for all frames
@@ -93,8 +100,7 @@ def test_nodal_pan_gets_a_rotation_only_camera(tmp_path: Path, plate_dir: str) -
 @pytest.mark.slow
 def test_locked_off_shot_is_one_static_camera(tmp_path: Path, plate_dir: str) -> None:
     plate, _ = _plate(plate_dir, "static", 12)
-    services, record = _solve(tmp_path, plate)
-    solution = _camera(services, record)
+    services, record, solution = _solved(tmp_path, plate)
     assert solution.kind is SolveKind.STATIC
     assert all(np.allclose(f.c2w, solution.frames[0].c2w) for f in solution.frames)
     assert record.stages["camera"].result.focal_source == "assumed"  # type: ignore[attr-defined]
@@ -128,8 +134,7 @@ def test_interpolated_frames_are_flagged() -> None:
 @pytest.mark.slow
 def test_long_plates_map_keyframes_and_register_the_rest(tmp_path: Path, plate_dir: str) -> None:
     plate, truth = _plate(plate_dir, "handheld", 24)
-    services, record = _solve(tmp_path, plate, camera_max_keyframes=8)
-    solution = _camera(services, record)
+    services, record, solution = _solved(tmp_path, plate, camera_max_keyframes=8)
     assert solution.registered == 24  # 8 mapped, 16 registered against them
     assert record.stages["camera"].parameters["max_keyframes"] == 8  # type: ignore[attr-defined]
     scores = score([f.c2w for f in solution.frames], list(truth))
@@ -143,8 +148,7 @@ def test_a_pan_that_travels_a_little_gets_the_right_focal_length_and_rotations(
 ) -> None:
     plate = tmp_path / "pan_travel.mp4"
     truth = render_plate(plate, "pan_travel", frames=48, width=W, height=H, f=F, travel=0.5)
-    services, record = _solve(tmp_path, plate)
-    solution = _camera(services, record)
+    services, record, solution = _solved(tmp_path, plate)
     assert solution.kind is SolveKind.SMALL_TRANSLATION
     assert solution.registered == 48
     assert solution.intrinsics.fx == pytest.approx(F, rel=0.03)
@@ -157,8 +161,7 @@ def test_a_wide_lens_publishes_its_distortion_and_st_maps(tmp_path: Path) -> Non
     plate = tmp_path / "wide.mp4"
     f, k1, k2 = 0.68 * W, -0.15, 0.03
     truth = render_plate(plate, "handheld", frames=24, width=W, height=H, f=f, k1=k1, k2=k2)
-    services, record = _solve(tmp_path, plate)
-    solution = _camera(services, record)
+    services, record, solution = _solved(tmp_path, plate)
     assert solution.kind is SolveKind.FULL and solution.registered == 24
     lens = solution.intrinsics.lens
     true_lens = Lens(f, f, W / 2, H / 2, k1, k2)
@@ -189,8 +192,7 @@ def test_the_same_plate_gives_the_same_camera_twice(tmp_path: Path, plate_dir: s
 @pytest.mark.slow
 def test_every_solve_carries_a_verdict_and_its_evidence(tmp_path: Path, plate_dir: str) -> None:
     plate, _ = _plate(plate_dir, "orbit", 24)
-    services, record = _solve(tmp_path, plate)
-    solution = _camera(services, record)
+    services, record, solution = _solved(tmp_path, plate)
     assert solution.review == "ok", solution.review
     evidence = solution.evidence
     assert evidence is not None and evidence.frontend == "tracks"
