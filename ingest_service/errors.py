@@ -72,6 +72,10 @@ class JobNotFoundError(IngestError):
     """No job record has this id."""
 
 
+class JobRecordUnreadableError(JobNotFoundError):
+    """A job record exists but is not a job (bad JSON, wrong shape): no job has this id."""
+
+
 class JobStateError(IngestError):
     """The job is in a state that does not allow what was asked."""
 

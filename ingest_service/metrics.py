@@ -18,6 +18,12 @@ class Metrics:
         self._stage_counts: dict[tuple[str, str], int] = defaultdict(int)
         self._buckets: dict[str, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
         self._sums: dict[str, float] = defaultdict(float)
+        self._unreadable_records = 0
+
+    def record_unreadable(self) -> None:
+        """A job record that is not a job (bad JSON, wrong shape), skipped by a listing."""
+        with self._lock:
+            self._unreadable_records += 1
 
     def job_finished(self, state: str) -> None:
         with self._lock:
@@ -63,6 +69,12 @@ class Metrics:
                     f'ingest_stage_duration_seconds_sum{{stage="{stage}"}} {self._sums[stage]:.3f}'
                 )
                 lines.append(f'ingest_stage_duration_seconds_count{{stage="{stage}"}} {counts[-1]}')
+            lines += [
+                "# HELP ingest_job_records_unreadable_total Job records this process found "
+                "unreadable and skipped (each version counted once).",
+                "# TYPE ingest_job_records_unreadable_total counter",
+                f"ingest_job_records_unreadable_total {self._unreadable_records}",
+            ]
         if unfinished is not None:
             lines += [
                 "# HELP ingest_jobs_unfinished Jobs in the bucket not yet finished.",

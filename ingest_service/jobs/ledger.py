@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ingest_service.errors import JobLeaseHeldError, JobNotFoundError, JobStateError
+from ingest_service.errors import (
+    JobLeaseHeldError,
+    JobNotFoundError,
+    JobRecordUnreadableError,
+    JobStateError,
+)
 from ingest_service.jobs.handle import JobHandle
 from ingest_service.jobs.ids import job_id_for
 from ingest_service.jobs.layout import BucketLayout
@@ -22,7 +30,10 @@ from ingest_service.jobs.record import (
 )
 from ingest_service.jobs.source import ObjectRef
 from ingest_service.jobs.states import JobState, check_transition
-from storage import ABSENT, ObjectStore, PreconditionFailedError, Versioned, conditional
+from ingest_service.metrics import METRICS
+from storage import ABSENT, Codec, ObjectStore, PreconditionFailedError, Versioned, conditional
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +55,8 @@ class JobLedger:
         self.store = store
         self.layout = layout or BucketLayout()
         self.clock = clock
+        self._unreadable: set[tuple[str, str]] = set()  # (job id, digest) already reported
+        self._unreadable_lock = threading.Lock()
 
     def key(self, job_id: str) -> str:
         return self.layout.job(job_id)
@@ -112,13 +125,41 @@ class JobLedger:
         assert stored.value is not None
         return ClaimResult(claimed=stored.written, record=stored.value)
 
+    def _codec(self, job_id: str) -> Codec[JobRecord]:
+        """The record codec, refusing what is not a job record with a typed error (and
+        reporting it once), so that one bad object never takes down a listing."""
+
+        def load(data: bytes) -> JobRecord:
+            try:
+                return RECORD_CODEC.load(data)
+            except ValueError as exc:  # bad JSON or wrong shape (pydantic's ValidationError)
+                self._report_unreadable(job_id, data, exc)
+                raise JobRecordUnreadableError(
+                    f"no job {job_id} (its record cannot be read)"
+                ) from exc
+
+        return Codec(load, RECORD_CODEC.dump, RECORD_CODEC.content_type)
+
+    def _report_unreadable(self, job_id: str, data: bytes, exc: ValueError) -> None:
+        seen = (job_id, hashlib.sha256(data).hexdigest())
+        with self._unreadable_lock:
+            if seen in self._unreadable:
+                return
+            self._unreadable.add(seen)
+        METRICS.record_unreadable()
+        first = str(exc).splitlines()[0][:200]
+        log.warning("job record %s cannot be read, skipped: %s", job_id, first)
+
     def get(self, job_id: str) -> JobRecord:
-        record = conditional.read(self.store, self.key(job_id), RECORD_CODEC).value
+        """The job's record; JobNotFoundError if there is none, JobRecordUnreadableError
+        (a kind of it) if the object under its key is not a job record."""
+        record = conditional.read(self.store, self.key(job_id), self._codec(job_id)).value
         if record is None:
             raise JobNotFoundError(f"no job {job_id}")
         return record
 
     def list(self) -> Iterator[JobRecord]:
+        """Every readable job; an unreadable record is skipped (and reported once)."""
         for job_id in self.ids():
             with contextlib.suppress(JobNotFoundError):
                 yield self.get(job_id)
@@ -134,7 +175,7 @@ class JobLedger:
                 raise JobNotFoundError(f"no job {job_id}")
             return change(record)
 
-        return conditional.update(self.store, self.key(job_id), existing, RECORD_CODEC)
+        return conditional.update(self.store, self.key(job_id), existing, self._codec(job_id))
 
     def amend_unstarted(self, job_id: str, options: JobOptions) -> str:
         """Replace a claimed job's options if no worker has started it; says what happened."""
