@@ -11,6 +11,7 @@ import boto3
 
 from handlers.cli import add_serve
 from infra.aws_setup import least_privilege_policy, setup_cors, setup_eventbridge, setup_sns
+from infra.smoke import add_modal
 from infra.submit import add_submit
 from ingest_service.cli.main import EXIT_OK, EXIT_USAGE, Command
 from ingest_service.cli.main import main as domain_main
@@ -105,6 +106,7 @@ def extend(commands: Any, common: argparse.ArgumentParser) -> dict[str, Command]
         **add_serve(commands, common),
         **add_aws(commands, common),
         **add_submit(commands, common),
+        **add_modal(commands, common),
     }
 
 
