@@ -9,11 +9,13 @@ existing object (a plate in the drop zone is never replaced).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import shutil
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,7 +29,7 @@ from storage.errors import (
 )
 from storage.local import INTERNAL_DIR, LocalStore
 from storage.s3 import S3Store
-from storage.s3_errors import call
+from storage.s3_errors import call, translated
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part, but for the last
 MAX_PARTS = 10_000
@@ -38,16 +40,28 @@ class Multipart(Protocol):
 
     def start(self, key: str, content_type: str | None = None) -> str: ...
 
-    def part_url(self, key: str, upload_id: str, number: int, *, expires_s: int) -> str | None:
-        """A URL the part is PUT to; None when parts come to us (`put_part`)."""
+    def part_url(
+        self, key: str, upload_id: str, number: int, *, size: int, expires_s: int
+    ) -> str | None:
+        """A URL the part, `size` bytes long, is PUT to; None when parts come to us
+        (`put_part`)."""
         ...
 
-    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
-        """Store one part sent to us; returns its ETag. UnsupportedError where parts go
-        straight to the bucket."""
+    def put_part(self, upload_id: str, number: int, data: bytes | Iterable[bytes]) -> str:
+        """Store one part sent to us, as it arrives (chunks are written, never joined in
+        memory); returns its ETag. UnsupportedError where parts go straight to the bucket."""
         ...
 
-    def complete(self, key: str, upload_id: str, parts: list[Part]) -> ObjectInfo: ...
+    def parts(self, key: str, upload_id: str) -> list[SentPart]:
+        """The parts received so far; ObjectNotFoundError if `key` has no such upload."""
+        ...
+
+    def complete(
+        self, key: str, upload_id: str, parts: list[Part], *, size: int | None = None
+    ) -> ObjectInfo:
+        """Join `parts` into the object, only if none exists (and, with `size`, only if
+        that is their total)."""
+        ...
 
     def abort(self, key: str, upload_id: str) -> None: ...
 
@@ -56,6 +70,15 @@ class Multipart(Protocol):
 class Part:
     number: int
     etag: str
+
+
+@dataclass(frozen=True)
+class SentPart:
+    """A part as the store holds it; `etag` never carries quotes."""
+
+    number: int
+    etag: str
+    size: int
 
 
 def _check_parts(parts: list[Part]) -> list[Part]:
@@ -88,23 +111,52 @@ class LocalMultipart:
         (folder / "upload.json").write_text(json.dumps({"key": key, "type": content_type}))
         return upload_id
 
-    def part_url(self, key: str, upload_id: str, number: int, *, expires_s: int) -> None:
+    def part_url(self, key: str, upload_id: str, number: int, *, size: int, expires_s: int) -> None:
         return None  # parts come through the web app to put_part
 
-    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
+    def put_part(self, upload_id: str, number: int, data: bytes | Iterable[bytes]) -> str:
         folder = self._folder(upload_id)
         if not 1 <= number <= MAX_PARTS:
             raise InvalidKeyError(f"part number {number} is outside 1..{MAX_PARTS}")
-        tmp = folder / f"{number}.tmp"
-        tmp.write_bytes(data)
-        tmp.replace(folder / f"{number}.part")  # a part sent again replaces the old one
-        return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
+        digest = hashlib.md5(usedforsecurity=False)
+        # One temp file per request: two sends of a part at once never mix their bytes.
+        tmp = folder / f"{number}.{uuid.uuid4().hex}.tmp"
+        try:
+            with tmp.open("wb") as out:
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    digest.update(chunk)
+                    out.write(chunk)
+            etag = digest.hexdigest()
+            (folder / f"{number}.etag").write_text(etag)
+            tmp.replace(folder / f"{number}.part")  # a part sent again replaces the old one
+        finally:
+            tmp.unlink(missing_ok=True)
+        return f'"{etag}"'
 
-    def complete(self, key: str, upload_id: str, parts: list[Part]) -> ObjectInfo:
+    def parts(self, key: str, upload_id: str) -> list[SentPart]:
+        folder, _ = self._upload(key, upload_id)
+        sent = []
+        for path in sorted(folder.glob("*.part"), key=lambda p: int(p.stem)):
+            number = int(path.stem)
+            etag = folder / f"{number}.etag"
+            with contextlib.suppress(FileNotFoundError):  # gone: completed or aborted meanwhile
+                sent.append(SentPart(number, etag.read_text(), path.stat().st_size))
+        return sent
+
+    def _upload(self, key: str, upload_id: str) -> tuple[Path, dict[str, Any]]:
+        """The upload's folder and what it was started with, if it was started for `key`."""
         folder = self._folder(upload_id)
-        meta = json.loads((folder / "upload.json").read_text())
+        meta: dict[str, Any] = json.loads((folder / "upload.json").read_text())
         if meta["key"] != key:
-            raise InvalidKeyError(f"upload {upload_id} is for {meta['key']!r}, not {key!r}")
+            raise ObjectNotFoundError(
+                f"upload {upload_id} is for {meta['key']!r}, not {key!r}", key=key
+            )
+        return folder, meta
+
+    def complete(
+        self, key: str, upload_id: str, parts: list[Part], *, size: int | None = None
+    ) -> ObjectInfo:
+        folder, meta = self._upload(key, upload_id)
         joined = folder / "joined"
         with joined.open("wb") as out:
             for part in _check_parts(parts):
@@ -120,6 +172,10 @@ class LocalMultipart:
                     raise PreconditionFailedError(
                         f"part {part.number} changed since it was sent (ETag mismatch)", key=key
                     )
+        if size is not None and joined.stat().st_size != size:
+            raise PreconditionFailedError(
+                f"the parts hold {joined.stat().st_size} bytes, not {size}", key=key
+            )
         info = self.store.upload(key, joined, content_type=meta["type"], if_none_match=True)
         shutil.rmtree(folder, ignore_errors=True)
         return info
@@ -142,12 +198,17 @@ class S3Multipart:
         )
         return str(response["UploadId"])
 
-    def part_url(self, key: str, upload_id: str, number: int, *, expires_s: int = 3600) -> str:
+    def part_url(
+        self, key: str, upload_id: str, number: int, *, size: int, expires_s: int = 3600
+    ) -> str:
+        # ContentLength becomes a signed header (with SigV4): S3 refuses a PUT of any
+        # other length, so a part URL can carry only the bytes it was made for.
         params = {
             "Bucket": self.store.bucket,
             "Key": key,
             "UploadId": upload_id,
             "PartNumber": number,
+            "ContentLength": size,
         }
         return str(
             call(
@@ -159,12 +220,28 @@ class S3Multipart:
             )
         )
 
-    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
+    def put_part(self, upload_id: str, number: int, data: bytes | Iterable[bytes]) -> str:
         raise UnsupportedError("parts go straight to the bucket on S3", key=upload_id)
 
-    def complete(self, key: str, upload_id: str, parts: list[Part]) -> ObjectInfo:
+    def parts(self, key: str, upload_id: str) -> list[SentPart]:
+        # NoSuchUpload (404) unless this upload id was started for this very key.
+        pages = self.client.get_paginator("list_parts").paginate(
+            Bucket=self.store.bucket, Key=key, UploadId=upload_id
+        )
+        with translated("list upload parts", key):
+            return [
+                SentPart(p["PartNumber"], p["ETag"].strip('"'), p["Size"])
+                for page in pages
+                for p in page.get("Parts", [])
+            ]
+
+    def complete(
+        self, key: str, upload_id: str, parts: list[Part], *, size: int | None = None
+    ) -> ObjectInfo:
         body = {"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in _check_parts(parts)]}
         # IfNoneMatch: a plate already in the drop zone under this name is never replaced.
+        # MpuObjectSize: S3 itself refuses parts that do not add up to the declared size.
+        checked = {"MpuObjectSize": size} if size is not None else {}
         call(
             "complete upload",
             key,
@@ -174,6 +251,7 @@ class S3Multipart:
                 UploadId=upload_id,
                 MultipartUpload=body,
                 IfNoneMatch="*",
+                **checked,
             ),
         )
         return self.store.head(key)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.from_thread
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
@@ -20,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from handlers.admission import Gate
 from handlers.auth import check_token
+from handlers.dashboard.body import json_body, refuse
 from handlers.dashboard.models import FrameLinks, JobDetail, JobsPage, JobSummary
 from handlers.dashboard.signing import UrlSigner
 from handlers.dashboard.uploads import CompleteRequest, UploadError, UploadRequest, Uploads
@@ -28,11 +30,46 @@ from handlers.errors import EventAuthError
 from ingest_service.errors import IngestError, JobNotFoundError
 from ingest_service.jobs.record import JobRecord
 from ingest_service.run.intake import options_for
-from storage import ObjectNotFoundError, StorageError
+from storage import InvalidKeyError, ObjectNotFoundError, PreconditionFailedError, StorageError
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 STREAM_INTERVAL_S = 1.0
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """Upload and store errors as the answers they stand for; bad input is never a 5xx."""
+    try:
+        yield
+    except UploadError as exc:
+        raise refuse(exc.status, str(exc)) from exc
+    except StorageError as exc:
+        log.warning("upload refused by the store: %s", exc)
+        raise refuse(_STORE_STATUS.get(type(exc), 503 if exc.retryable else 409), str(exc)) from exc
+
+
+_STORE_STATUS: dict[type[StorageError], int] = {
+    InvalidKeyError: 400,
+    ObjectNotFoundError: 404,
+    PreconditionFailedError: 409,
+}
+
+
+def _chunks(request: Request) -> Iterator[bytes]:
+    """The request's body, chunk by chunk as it arrives, for a worker thread to write:
+    each chunk is fetched on the event loop when the writer asks for it."""
+    stream = request.stream()
+
+    async def next_chunk() -> bytes | None:
+        try:
+            return await anext(stream)
+        except StopAsyncIteration:
+            return None
+
+    while (chunk := anyio.from_thread.run(next_chunk)) is not None:
+        if chunk:
+            yield chunk
 
 
 def _browser_authorised(request: Request) -> None:
@@ -178,24 +215,22 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
         return out
 
     @router.post("/api/uploads")
-    def start_upload(body: UploadRequest, _: Browser) -> dict[str, Any]:
-        try:
+    def start_upload(body: Annotated[UploadRequest, json_body(UploadRequest)], _: Browser) -> Any:
+        with _refusals():
             return uploads.start(body)
-        except UploadError as exc:
-            raise HTTPException(exc.status, str(exc)) from exc
 
     @router.post("/api/uploads/{upload_id}/complete")
-    def complete_upload(upload_id: str, body: CompleteRequest, _: Browser) -> dict[str, Any]:
-        try:
+    def complete_upload(
+        upload_id: str, body: Annotated[CompleteRequest, json_body(CompleteRequest)], _: Browser
+    ) -> Any:
+        with _refusals():
             return uploads.complete(upload_id, body)
-        except UploadError as exc:
-            raise HTTPException(exc.status, str(exc)) from exc
-        except StorageError as exc:
-            raise HTTPException(409, f"could not complete the upload: {exc}") from exc
 
     @router.delete("/api/uploads/{upload_id}")
-    def abort_upload(upload_id: str, key: str, _: Browser) -> Response:
-        with contextlib.suppress(ObjectNotFoundError):  # already gone
+    def abort_upload(
+        upload_id: str, key: Annotated[str, Query(max_length=2048)], _: Browser
+    ) -> Response:
+        with _refusals(), contextlib.suppress(ObjectNotFoundError):  # already gone
             uploads.abort(upload_id, key)
         return Response(status_code=204)
 
@@ -205,13 +240,11 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
     ) -> Response:
         if not signer.valid(f"/api/uploads/{upload_id}/parts/{number}", expires, sig):
             raise HTTPException(403, "this part URL is not valid (expired or altered)")
-        data = await request.body()
-        try:
-            etag = await run_in_threadpool(uploads.put_local_part, upload_id, number, data)
-        except UploadError as exc:
-            raise HTTPException(exc.status, str(exc)) from exc
-        except StorageError as exc:
-            raise HTTPException(404, str(exc)) from exc
+        length = request.headers.get("content-length")
+        with _refusals():
+            etag = await run_in_threadpool(
+                uploads.put_local_part, upload_id, number, length, _chunks(request)
+            )
         return Response(status_code=200, headers={"ETag": etag})
 
     @router.get("/files/{key:path}", include_in_schema=False)

@@ -22,14 +22,25 @@ class UrlSigner:
         self.key = hmac.new(secret, b"ingest-service dashboard urls", hashlib.sha256).digest()
         self.enabled = token is not None
 
-    def _sign(self, path: str, expires: int) -> str:
-        return hmac.new(self.key, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+    def sign(self, text: str) -> str:
+        """An HMAC of `text` (any str, lone surrogates too)."""
+        return hmac.new(self.key, _bytes(text), hashlib.sha256).hexdigest()
 
     def url(self, path: str, *, expires_s: int = 3600) -> str:
         expires = int(time.time()) + expires_s
-        return f"{quote(path)}?expires={expires}&sig={self._sign(path, expires)}"
+        sig = self.sign(f"{path}\n{expires}")
+        return f"{quote(path)}?expires={expires}&sig={sig}"
 
     def valid(self, path: str, expires: int, sig: str) -> bool:
         if not self.enabled or expires < time.time():
             return False
-        return hmac.compare_digest(self._sign(path, expires), sig)
+        return same(self.sign(f"{path}\n{expires}"), sig)
+
+
+def same(expected: str, given: str) -> bool:
+    """A constant-time comparison that takes any str (compare_digest's str is ASCII only)."""
+    return hmac.compare_digest(_bytes(expected), _bytes(given))
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # no two strs give the same bytes

@@ -40,7 +40,7 @@ def test_a_part_changed_since_its_etag_or_never_sent_fails_the_upload(
         uploads.complete("incoming/b.mov", upload, [Part(1, current), Part(2, '"x"')])
     with pytest.raises(InvalidKeyError, match="ascending"):
         uploads.complete("incoming/b.mov", upload, [Part(2, etag), Part(1, etag)])
-    with pytest.raises(InvalidKeyError, match="is for"):
+    with pytest.raises(ObjectNotFoundError, match="is for"):
         uploads.complete("incoming/other.mov", upload, [Part(1, etag)])
 
 

@@ -15,7 +15,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -183,11 +183,13 @@ def test_upload_watch_open_scrub_and_download(
     calls: list[int] = []
     real_put = Uploads.put_local_part
 
-    def flaky(self: Uploads, upload_id: str, number: int, data: bytes) -> str:
+    def flaky(
+        self: Uploads, upload_id: str, number: int, length: str | None, chunks: Iterable[bytes]
+    ) -> str:
         calls.append(number)
         if calls.count(number) == 1 and number == 1:
             raise UploadError(503, "the bucket is busy")
-        return real_put(self, upload_id, number, data)
+        return real_put(self, upload_id, number, length, chunks)
 
     monkeypatch.setattr(Uploads, "put_local_part", flaky)
     # The form starts from the service's own defaults (here every stage, masks included).
