@@ -72,15 +72,3 @@ def sam3_video(device: str = "cpu", *, max_objects: int | None = None, eager: bo
     config = Sam3VideoConfig(**extra)
     with torch.device(device):
         return Sam3VideoModel(config).eval()
-
-
-def char_tokenizer() -> Any:
-    """A CLIP tokenizer over single letters: the hub's vocabulary is not reachable here,
-    and the token ids only have to be valid for the text encoder's table."""
-    from transformers import CLIPTokenizer
-
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for c in "abcdefghijklmnopqrstuvwxyz":
-        vocab[c] = len(vocab)
-        vocab[c + "</w>"] = len(vocab)
-    return CLIPTokenizer(vocab=vocab, merges=[])

@@ -195,9 +195,10 @@ def sam3_throughput(
 ) -> list[dict[str, Any]]:
     import torch
 
-    from bench.architectures import char_tokenizer, sam3_video
+    from bench.architectures import sam3_video
     from ingest_service.models.runtime import Runtime
     from ingest_service.models.sam3_video import Normalise, Sam3Video
+    from tests.tiny_models import char_tokenizer
 
     name = _device_name(device)
     rng = np.random.default_rng(1)
@@ -238,9 +239,10 @@ def sam3_memory_growth(device: str, checkpoints: list[int]) -> list[dict[str, An
     chunk's length, not just the frame size, bounds what SAM 3 holds."""
     import torch
 
-    from bench.architectures import char_tokenizer, sam3_video
+    from bench.architectures import sam3_video
     from ingest_service.models.runtime import Runtime
     from ingest_service.models.sam3_video import Normalise, Sam3Video
+    from tests.tiny_models import char_tokenizer
 
     name = _device_name(device)
     rng = np.random.default_rng(2)

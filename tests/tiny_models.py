@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 DEPTH_INPUT = 70  # the short side the tiny depth model is fed (5 patches)
 SAM3_INPUT = 112  # 8 patches a side
@@ -45,7 +46,7 @@ def build_sam3(folder: Path, *, eager: bool = True) -> Path:
     """`eager` lowers the detection thresholds so random weights still yield instances
     (the real checkpoint's thresholds would, rightly, find nothing in noise)."""
     import torch
-    from transformers import CLIPTokenizer, Sam3VideoConfig, Sam3VideoModel
+    from transformers import Sam3VideoConfig, Sam3VideoModel
 
     torch.manual_seed(0)
     tokens = SAM3_INPUT // 14
@@ -109,13 +110,21 @@ def build_sam3(folder: Path, *, eager: bool = True) -> Path:
     )
     config.image_size = SAM3_INPUT  # propagates to the tracker's feature sizes
     Sam3VideoModel(config).eval().save_pretrained(folder)
+    char_tokenizer().save_pretrained(folder)
+    _preprocessor(folder, SAM3_INPUT, [0.5] * 3, [0.5] * 3)
+    return folder
+
+
+def char_tokenizer() -> Any:
+    """A CLIP tokenizer over single letters: the hub's vocabulary is not reachable here,
+    and the token ids only have to be valid for the text encoder's table."""
+    from transformers import CLIPTokenizer
+
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for c in "abcdefghijklmnopqrstuvwxyz":
         vocab[c] = len(vocab)
         vocab[c + "</w>"] = len(vocab)
-    CLIPTokenizer(vocab=vocab, merges=[]).save_pretrained(folder)
-    _preprocessor(folder, SAM3_INPUT, [0.5] * 3, [0.5] * 3)
-    return folder
+    return CLIPTokenizer(vocab=vocab, merges=[])
 
 
 def _preprocessor(folder: Path, size: int, mean: list[float], std: list[float]) -> None:
