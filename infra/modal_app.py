@@ -375,10 +375,10 @@ def download_models(names: str = "depth-anything-v2-small,sam3") -> list[str]:
 
 
 @app.function(image=web_image, secrets=SECRETS, timeout=120)
-def submit(key: str, bucket: str | None = None) -> str:
+def submit(key: str, bucket: str | None = None, start: bool = True) -> str:
     """Claim one object of the deployment's bucket, with the deployment's credentials, and
-    start its job; returns the job's record as JSON. What `ingest-service submit --modal`
-    calls, so that nothing is claimed against a laptop's own settings."""
+    (with `start`) spawn its job; returns the job's record as JSON. What `ingest-service
+    submit --modal` calls, so that nothing is claimed against a laptop's own settings."""
     from ingest_service.cli.plates import ref_for_key
     from ingest_service.errors import PlateInputError
     from ingest_service.run.intake import claim_plate
@@ -387,15 +387,17 @@ def submit(key: str, bucket: str | None = None) -> str:
     if bucket is not None and bucket != services.store.bucket:
         raise PlateInputError(f"this deployment watches {services.store.bucket}, not {bucket}")
     claim = claim_plate(services, ref_for_key(services.store, key))
-    if claim.claimed:
+    if claim.claimed and start:
         ModalDispatcher().submit(claim.record.job_id)
     return claim.record.model_dump_json()
 
 
 @app.local_entrypoint()
 def main(key: str) -> None:
-    """Claim one object of the deployment's bucket in the cloud, and start its job."""
+    """Claim one object of the bucket in the cloud, and run its job while this waits: the
+    app of `modal run` or `modal serve` lives only as long as its entrypoint."""
     from ingest_service.jobs.record import JobRecord
 
-    record = JobRecord.model_validate_json(submit.remote(key))
+    record = JobRecord.model_validate_json(submit.remote(key, None, False))
     print(f"{record.job_id}: {record.state} ({record.source.key})")
+    print(f"{record.job_id}: {run_job.remote(record.job_id)}")
