@@ -101,6 +101,12 @@ def test_every_job_publishes_through_five_percent_faults(
         manifest = json.loads(direct.get(record.manifest_key).data)
         assert len(manifest["files"]) >= 8  # every frame, and the thumbnail
     assert len({r.output_prefix for r, _ in results.values()}) == PLATES
+    log = services.settings.notify_log
+    assert log is not None
+    notes = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted((n["job_id"], n["event"]) for n in notes) == sorted(
+        (r.job_id, "job.published") for r, _ in results.values()
+    )  # one notification per job, and only the success
     assert _snapshot(direct, "incoming/") == incoming_before
     for fault, _method, _path in FORCED:
         assert injected.get(fault, 0) >= 1, fault
