@@ -27,6 +27,7 @@ MACHINE_SETTINGS = {
     "max_frame_side",
     "lease_seconds",
     "max_attempts",
+    "max_job_seconds",
     "notify_url",
     "notify_signing_key",
     "notify_sns_topic_arn",
@@ -42,6 +43,7 @@ MACHINE_SETTINGS = {
     "settle_s",
     "serve_workers",
     "cpu_core_hour_usd",
+    "memory_gib_hour_usd",
     "gpu_hour_usd",
 }
 
