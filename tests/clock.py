@@ -10,8 +10,8 @@ class Clock:
     """Stands still unless advanced; with `tick`, each reading is that much later than
     the last, so no two writes share a timestamp however the threads interleave."""
 
-    def __init__(self, *, tick_s: float = 0.0) -> None:
-        self.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    def __init__(self, start: datetime | None = None, *, tick_s: float = 0.0) -> None:
+        self.now = start or datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
         self._tick = timedelta(seconds=tick_s)
         self._lock = threading.Lock()
 

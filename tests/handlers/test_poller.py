@@ -21,6 +21,7 @@ from ingest_service.notify.message import Notification
 from ingest_service.run.notify import notify_finished, notify_grace
 from ingest_service.services import Services
 from storage import S3Store
+from tests.atomic_moto import atomic_moto
 from tests.clock import Clock
 from tests.conftest import make_settings
 from tests.handlers.conftest import RecordingDispatcher
@@ -231,6 +232,7 @@ def test_requests_grow_with_pages_not_objects(
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures(atomic_moto.__name__)
 def test_race_webhook_deliveries_and_poller_make_exactly_one_job_per_object(
     s3_store: S3Store, tmp_path: Path
 ) -> None:
@@ -239,16 +241,17 @@ def test_race_webhook_deliveries_and_poller_make_exactly_one_job_per_object(
     from ingest_service.jobs.source import ObjectRef
 
     services = Services.build(make_settings(tmp_path, settle_s=0), store=s3_store)
-    # Claims and passes read one clock that stands still: however slow the machine, no
-    # claim grows old enough to be re-dispatched as lost.
-    clock = Clock()
-    services.ledger.clock = clock
     dispatcher = RecordingDispatcher()
     gate = Gate(services, dispatcher)
     refs = []
     for i in range(100):
         info = s3_store.put(f"incoming/race/p{i:03d}.mov", f"plate {i}".encode())
         refs.append(ObjectRef(bucket=s3_store.bucket, key=info.key, etag=info.etag, size=info.size))
+    # Claims and passes read one clock that stands still where the last upload landed:
+    # every plate has settled, and however slow the machine, no claim grows old enough
+    # to be re-dispatched as lost.
+    clock = Clock(max(i.last_modified for i in s3_store.list("incoming/")))
+    services.ledger.clock = clock
     deliveries = [Notice(ref, "ObjectCreated:Put", "s3") for ref in refs] * 3
     stop = threading.Event()
 
