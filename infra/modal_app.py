@@ -299,6 +299,7 @@ gpu_worker = app.cls(
     image=gpu_image,
     secrets=SECRETS,
     gpu=GPUS,
+    cpu=float(STAGE_CPUS),  # the image's OpenMP threads: decoding and resizing frames
     volumes={MODELS_DIR: models_volume},
     timeout=GPU_TIMEOUT_S,
     max_containers=10,

@@ -43,7 +43,7 @@ SERVICE_SECRETS = {
 }
 
 
-def test_app_declares_the_functions_with_their_resources(declared) -> None:  # type: ignore[no-untyped-def]
+def test_app_declares_the_functions_with_their_resources(modal_app, declared) -> None:  # type: ignore[no-untyped-def]
     assert set(declared) == {
         "web",
         "poll",
@@ -57,6 +57,9 @@ def test_app_declares_the_functions_with_their_resources(declared) -> None:  # t
     }
     for name in ("media_stage", "camera_stage"):
         assert (declared[name]["cpu"], declared[name]["memory"]) == (4.0, 8192), name
+    # Every function on the media image's OpenMP threads reserves as many CPUs.
+    for name in ("media_stage", "camera_stage", "DepthWorker", "MaskWorker"):
+        assert declared[name]["cpu"] == modal_app.STAGE_CPUS, name
     for name, options in declared.items():
         secrets = {repr(s) for s in options["secrets"]}
         # Gated weights only: nothing needs a Hugging Face secret to deploy.
