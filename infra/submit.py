@@ -12,6 +12,8 @@ from ingest_service.cli.main import EXIT_OK, EXIT_USAGE, Command
 from ingest_service.errors import IngestError
 from ingest_service.jobs.record import JobRecord
 
+HELP = "hand a plate in the bucket to the deployed service (to run one here: process)"
+
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """(bucket, key) of `s3://bucket/key`; the key as S3 spells it, not URL-decoded."""
@@ -31,13 +33,7 @@ def submit_to_modal(uri: str, *, app: str, environment: str | None = None) -> Jo
 
 
 def add_submit(commands: Any, common: argparse.ArgumentParser) -> dict[str, Command]:
-    submit = commands.add_parser(
-        "submit",
-        parents=[common],
-        help="hand a plate in the bucket to the deployed service",
-        description="The deployment claims the plate with its own settings and starts the "
-        "job; to process a plate on this machine, use `process`.",
-    )
+    submit = commands.add_parser("submit", parents=[common], help=HELP, description=__doc__)
     submit.add_argument("uri", help="s3://<bucket>/<key> of a plate already in the bucket")
     submit.add_argument("--modal", action="store_true", help="the app deployed on Modal")
     submit.add_argument("--app", default=app_name(), help="the Modal app's name")
