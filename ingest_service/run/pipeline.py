@@ -63,14 +63,18 @@ def run(
 
 
 def run_dispatched(
-    job_id: str, services: Services, *, runner: StageRunner | None = None
+    job_id: str,
+    services: Services,
+    *,
+    stop: threading.Event | None = None,
+    runner: StageRunner | None = None,
 ) -> JobRecord:
     """`run` for a dispatched call (a Modal function, a queued thread), where dispatch is at
     least once: a call for a job that another worker holds, or that has finished, is a
     normal duplicate. It logs and returns the job's record as it stands, raising nothing
     that would make the caller's platform retry it or report a failure."""
     try:
-        return run(job_id, services, runner=runner)
+        return run(job_id, services, stop=stop, runner=runner)
     except (JobLeaseHeldError, JobLeaseLostError, JobStateError) as exc:
         log.info("job %s: not run by this call: %s", job_id, exc)
         return services.ledger.get(job_id)

@@ -6,7 +6,6 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ingest_service.errors import JobLeaseHeldError, JobLeaseLostError, JobStateError
 from ingest_service.run import pipeline
 from ingest_service.services import Services
 
@@ -47,9 +46,7 @@ class ThreadDispatcher:
 
     def _run(self, job_id: str) -> None:
         try:
-            pipeline.run(job_id, self._services, stop=self.stop)
-        except (JobStateError, JobLeaseHeldError, JobLeaseLostError) as exc:
-            log.info("job %s not run here: %s", job_id, exc)
+            pipeline.run_dispatched(job_id, self._services, stop=self.stop)
         except Exception:
             log.exception("job %s: unexpected error outside the pipeline", job_id)
         finally:
