@@ -146,7 +146,10 @@ class LocalMultipart:
     def _upload(self, key: str, upload_id: str) -> tuple[Path, dict[str, Any]]:
         """The upload's folder and what it was started with, if it was started for `key`."""
         folder = self._folder(upload_id)
-        meta: dict[str, Any] = json.loads((folder / "upload.json").read_text())
+        try:
+            meta: dict[str, Any] = json.loads((folder / "upload.json").read_text())
+        except FileNotFoundError as exc:  # completed or aborted a moment ago
+            raise ObjectNotFoundError(f"no upload {upload_id!r}", key=key) from exc
         if meta["key"] != key:
             raise ObjectNotFoundError(
                 f"upload {upload_id} is for {meta['key']!r}, not {key!r}", key=key

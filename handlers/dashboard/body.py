@@ -1,6 +1,10 @@
-"""The dashboard API's JSON bodies: read with a bound, refused in words that always encode.
+"""The dashboard API's bodies in, and its refusals out.
 
-FastAPI's own body handling answers a bad value with a 422 that quotes the value back,
+JSON bodies are read with a bound and refused in words that always encode; a part's body
+is handed to the thread that writes it chunk by chunk, as it arrives; a store's error
+becomes the status it stands for, a 503 only when the store is unavailable.
+
+FastAPI's own JSON body handling answers a bad value with a 422 that quotes the value back,
 and a value holding a lone surrogate then fails to encode: the answer becomes a 500. Here
 the body is read up to a limit, parsed and validated by the route's model (pydantic's
 parser refuses lone surrogates and deep nesting), and a refusal names fields, never the
@@ -9,12 +13,23 @@ input, in text that is escaped where it could not be sent.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
+import anyio.from_thread
 from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
 from ingest_service.validation import describe
+from storage import (
+    AccessDeniedError,
+    BucketNotFoundError,
+    ConflictError,
+    InvalidKeyError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+    StorageError,
+)
 
 M = TypeVar("M", bound=BaseModel)
 # 10,000 parts of a completion at about 60 bytes each, with room for the options.
@@ -48,3 +63,33 @@ def json_body(model: type[M]) -> Any:
             raise refuse(422, describe(exc, limit=5, root="body")) from exc
 
     return Depends(parse)
+
+
+def chunks(request: Request) -> Iterator[bytes]:
+    """The request's body, chunk by chunk as it arrives, for a worker thread to write:
+    each chunk is fetched on the event loop when the writer asks for it."""
+    stream = request.stream()
+
+    async def next_chunk() -> bytes | None:
+        try:
+            return await anext(stream)
+        except StopAsyncIteration:
+            return None
+
+    while (chunk := anyio.from_thread.run(next_chunk)) is not None:
+        if chunk:
+            yield chunk
+
+
+def store_status(exc: StorageError) -> int:
+    for kind, status in (
+        (InvalidKeyError, 400),
+        (ObjectNotFoundError, 404),
+        (PreconditionFailedError, 409),
+        (ConflictError, 409),
+        (AccessDeniedError, 503),
+        (BucketNotFoundError, 503),
+    ):
+        if isinstance(exc, kind):
+            return status
+    return 503 if exc.retryable else 400

@@ -13,15 +13,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio.from_thread
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
 
 from handlers.admission import Gate
 from handlers.auth import check_token
-from handlers.dashboard.body import json_body, refuse
+from handlers.dashboard.body import chunks, json_body, refuse, store_status
 from handlers.dashboard.models import FrameLinks, JobDetail, JobsPage, JobSummary
 from handlers.dashboard.signing import UrlSigner
 from handlers.dashboard.uploads import CompleteRequest, UploadError, UploadRequest, Uploads
@@ -30,7 +30,7 @@ from handlers.errors import EventAuthError
 from ingest_service.errors import IngestError, JobNotFoundError
 from ingest_service.jobs.record import JobRecord
 from ingest_service.run.intake import options_for
-from storage import InvalidKeyError, ObjectNotFoundError, PreconditionFailedError, StorageError
+from storage import ObjectNotFoundError, StorageError
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -39,37 +39,17 @@ STREAM_INTERVAL_S = 1.0
 
 @contextlib.contextmanager
 def _refusals() -> Iterator[None]:
-    """Upload and store errors as the answers they stand for; bad input is never a 5xx."""
+    """Upload and store errors as the answers they stand for: a 503 only when the store
+    is unavailable, never for what the caller sent."""
     try:
         yield
     except UploadError as exc:
         raise refuse(exc.status, str(exc)) from exc
+    except ClientDisconnect as exc:  # mid-part: nothing of it was kept
+        raise refuse(400, "the body stopped before its end") from exc
     except StorageError as exc:
         log.warning("upload refused by the store: %s", exc)
-        raise refuse(_STORE_STATUS.get(type(exc), 503 if exc.retryable else 409), str(exc)) from exc
-
-
-_STORE_STATUS: dict[type[StorageError], int] = {
-    InvalidKeyError: 400,
-    ObjectNotFoundError: 404,
-    PreconditionFailedError: 409,
-}
-
-
-def _chunks(request: Request) -> Iterator[bytes]:
-    """The request's body, chunk by chunk as it arrives, for a worker thread to write:
-    each chunk is fetched on the event loop when the writer asks for it."""
-    stream = request.stream()
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await anext(stream)
-        except StopAsyncIteration:
-            return None
-
-    while (chunk := anyio.from_thread.run(next_chunk)) is not None:
-        if chunk:
-            yield chunk
+        raise refuse(store_status(exc), str(exc)) from exc
 
 
 def _browser_authorised(request: Request) -> None:
@@ -243,7 +223,7 @@ def dashboard(gate: Gate) -> tuple[APIRouter, StaticFiles]:
         length = request.headers.get("content-length")
         with _refusals():
             etag = await run_in_threadpool(
-                uploads.put_local_part, upload_id, number, length, _chunks(request)
+                uploads.put_local_part, upload_id, number, length, chunks(request)
             )
         return Response(status_code=200, headers={"ETag": etag})
 
