@@ -20,16 +20,8 @@ import anyio.from_thread
 from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
+import storage
 from ingest_service.validation import describe
-from storage import (
-    AccessDeniedError,
-    BucketNotFoundError,
-    ConflictError,
-    InvalidKeyError,
-    ObjectNotFoundError,
-    PreconditionFailedError,
-    StorageError,
-)
 
 M = TypeVar("M", bound=BaseModel)
 # 10,000 parts of a completion at about 60 bytes each, with room for the options.
@@ -81,15 +73,17 @@ def chunks(request: Request) -> Iterator[bytes]:
             yield chunk
 
 
-def store_status(exc: StorageError) -> int:
-    for kind, status in (
-        (InvalidKeyError, 400),
-        (ObjectNotFoundError, 404),
-        (PreconditionFailedError, 409),
-        (ConflictError, 409),
-        (AccessDeniedError, 503),
-        (BucketNotFoundError, 503),
-    ):
-        if isinstance(exc, kind):
-            return status
-    return 503 if exc.retryable else 400
+# What a store's refusal stands for; any other is a 503 if retrying may help, else a 400.
+STORE_STATUS: tuple[tuple[type[storage.StorageError], int], ...] = (
+    (storage.InvalidKeyError, 400),
+    (storage.ObjectNotFoundError, 404),
+    (storage.PreconditionFailedError, 409),
+    (storage.ConflictError, 409),
+    (storage.AccessDeniedError, 503),
+    (storage.BucketNotFoundError, 503),
+)
+
+
+def store_status(exc: storage.StorageError) -> int:
+    status = next((status for kind, status in STORE_STATUS if isinstance(exc, kind)), None)
+    return status or (503 if exc.retryable else 400)
