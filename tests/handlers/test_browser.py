@@ -242,7 +242,7 @@ def test_the_dashboard_runs_under_its_policy_in_a_browser(
             _until(lambda: driver.find_element(By.ID, "live").text == "live")
             driver.get(f"{base}/ui/#/")
             _until(lambda: driver.find_elements(By.CSS_SELECTOR, "main h1"))
-            log = driver.get_log("browser")
+            log = driver.get_log("browser")  # type: ignore[no-untyped-call]
         finally:
             driver.quit()
     assert [entry for entry in log if entry["level"] == "SEVERE"] == []

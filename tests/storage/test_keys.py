@@ -6,20 +6,12 @@ import posixpath
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storage import InvalidKeyError, LocalStore
 from storage.keys import MAX_KEY_BYTES, MAX_SEGMENT_BYTES, check_key
-
-# Bounded and derandomised: the same examples on every run, in a few seconds.
-BOUNDED = settings(
-    max_examples=200,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+from tests.bounded import BOUNDED
 
 # Segments that are ordinary, dangerous, or at a limit, and arbitrary text besides.
 SEGMENTS = st.one_of(
@@ -82,7 +74,7 @@ def test_limits_are_inclusive() -> None:
     assert check_key("incoming/A001 (take 2) + été.mxf") == "incoming/A001 (take 2) + été.mxf"
 
 
-@BOUNDED
+@settings(BOUNDED, max_examples=200)
 @given(key=KEYS)
 def test_a_key_is_refused_or_stays_inside_the_folder(key: str) -> None:
     try:
