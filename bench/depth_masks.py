@@ -2,6 +2,12 @@
 
 Parts (run one or several):
 
+- `plates`: the classical backends on the renderer's plates (dolly, orbit, handheld, long
+  lens, a large box passing close; each with a box moving on its own) over a clip of
+  frames where the box is seen and then gone, with true cameras: AbsRel and delta<1.25
+  (all pixels, and the pixels marked known), mask IoU on frames with the box, empty masks
+  on frames without, CPU seconds per frame and flicker (see depth_masks_plates.py).
+
 - `classical`: renders a dolly plate with a box that moves on its own (true depth and
   true mask known), runs probe, frames, camera, depth and masks through the pipeline,
   and scores depth (AbsRel, delta<1.25 after one scale for the whole plate: the solve's
@@ -276,10 +282,23 @@ def main() -> None:
     parser.add_argument("--size", default="640x360", help="classical plate size")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per depth setting")
     parser.add_argument("--sam3-frames", type=int, default=16)
+    parser.add_argument("--plates", default="dolly,orbit,handheld,long_lens,close_mover")
+    parser.add_argument("--plate-size", default="960x540", help="plates part: render size")
+    parser.add_argument("--clip-frames", type=int, default=20, help="plates part: clip length")
+    parser.add_argument("--working-size", type=int, default=480, help="depth/masks long side")
+    parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "results" / "renders")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     parts = [p.strip() for p in args.part.split(",") if p.strip()]
     results: dict[str, Any] = {}
+    if "plates" in parts:
+        from bench.depth_masks_plates import COLUMNS, plates
+
+        width, height = (int(v) for v in args.plate_size.split("x"))
+        names = [p.strip() for p in args.plates.split(",") if p.strip()]
+        rows = plates(names, width, height, args.clip_frames, args.working_size, args.cache)
+        table(rows, COLUMNS)
+        results["plates"] = rows
     if "classical" in parts:
         width, height = (int(v) for v in args.size.split("x"))
         rows = classical(args.frames, width, height)

@@ -14,15 +14,7 @@ import numpy as np
 from ingest_service.camera.pinhole_frames import PinholeFrames
 from ingest_service.depth.writers import read_depth_exr
 from ingest_service.jobs.results import OutputFile
-from ingest_service.masks.motion import (
-    STEP,
-    WINDOW,
-    MotionView,
-    clean,
-    gray,
-    raw_motion,
-    temporal,
-)
+from ingest_service.masks.motion import STEP, WINDOW, MotionView, gray, segment
 from ingest_service.stages.base import StageContext
 
 LABEL = "moving"
@@ -47,9 +39,12 @@ def moving_masks(
     k = np.diag([scale, scale, 1.0]) @ solution.intrinsics.lens.matrix()
     seen = _seen(frames, size)
     views: dict[int, MotionView] = {}
-    raws: dict[int, np.ndarray] = {}
 
     def view(i: int) -> MotionView:
+        # A sliding window of views: memory does not grow with the plate.
+        for old in [j for j in views if j < i - 2 * STEP]:
+            del views[old]
+        ctx.check()
         if i not in views:
             image = frames.bgr(i)
             depth = read_depth_exr(ctx.store.get(depths[i].key).data, ctx.scratch)
@@ -62,16 +57,35 @@ def moving_masks(
             )
         return views[i]
 
-    for i in range(count):
-        neighbours = [view(j) for j in (i - STEP, i + STEP) if 0 <= j < count]
-        raws[i] = clean(raw_motion(view(i), neighbours))
-        for old in [j for j in views if j < i - STEP]:
-            del views[old]
-        if i >= 1:
-            yield i - 1, temporal(raws.get(i - 2), raws[i - 1], raws[i])
-            raws.pop(i - 2, None)
-        ctx.check()
-    yield count - 1, temporal(raws.get(count - 2), raws[count - 1], None)
+    yield from segment(count, view)
+
+
+def masks_in_memory(
+    bgr: list[np.ndarray],
+    depths: list[np.ndarray],
+    k: np.ndarray,
+    cameras: list[np.ndarray],
+    max_image_size: int,
+) -> list[np.ndarray]:
+    """Masks at the frames' size for frames held in memory (pinhole, no lens)."""
+    height, width = bgr[0].shape[:2]
+    scale = min(1.0, max_image_size / max(width, height))
+    size = (round(width * scale), round(height * scale))
+    k_small = np.diag([scale, scale, 1.0]) @ k
+
+    def view(i: int) -> MotionView:
+        return MotionView(
+            gray(cv2.resize(bgr[i], size, interpolation=cv2.INTER_AREA)),
+            cv2.resize(depths[i], size, interpolation=cv2.INTER_NEAREST),
+            k_small,
+            cameras[i],
+        )
+
+    out = []
+    for _, mask in segment(len(bgr), view):
+        full = cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_LINEAR)
+        out.append(full > 0)
+    return out
 
 
 def _seen(frames: PinholeFrames, size: tuple[int, int]) -> np.ndarray | None:

@@ -17,6 +17,7 @@ motion, and is missed; untextured moving surfaces produce little residual.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -118,3 +119,16 @@ def temporal(
         support |= cv2.dilate(m.astype(np.uint8), kernel).astype(bool)
     out: np.ndarray = current & support
     return out
+
+
+def segment(count: int, view: Callable[[int], MotionView]) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame index, bool mask) for frames 0..count-1 from `view(i)`, which is asked for
+    frames in increasing order and a few steps back."""
+    raws: dict[int, np.ndarray] = {}
+    for i in range(count):
+        neighbours = [view(j) for j in (i - STEP, i + STEP) if 0 <= j < count]
+        raws[i] = clean(raw_motion(view(i), neighbours))
+        if i >= 1:
+            yield i - 1, temporal(raws.get(i - 2), raws[i - 1], raws[i])
+            raws.pop(i - 2, None)
+    yield count - 1, temporal(raws.get(count - 2), raws[count - 1], None)
