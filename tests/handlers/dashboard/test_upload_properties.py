@@ -22,14 +22,15 @@ from hypothesis import strategies as st
 from handlers.dashboard.tickets import Plan
 from ingest_service.jobs.layout import BucketLayout
 from storage import ObjectStore, S3Store
+from tests.bounded import BOUNDED
 from tests.handlers.dashboard.uploader import BASIC, Browser, services_on
 
 JSON = {**BASIC, "Content-Type": "application/json"}
+# One app per test, shared by its examples: the bucket they leave is what is checked.
 EXAMPLES = settings(
+    BOUNDED,
     max_examples=25,
-    derandomize=True,  # the same examples on every run
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[*BOUNDED.suppress_health_check, HealthCheck.function_scoped_fixture],
 )
 LAYOUT = BucketLayout()
 ALLOWED = re.compile(
