@@ -104,9 +104,8 @@ gpu_image = _with_our_code(
         {"INGEST_MODELS_DIR": MODELS_DIR, "HF_HUB_OFFLINE": "1"}
     )
 )
-download_image = _with_our_code(
-    modal.Image.debian_slim(python_version=PYTHON).uv_pip_install(*pins.pins(pins.DOWNLOAD))
-)
+# On the web image: every container imports this module, and with it our storage package.
+download_image = _with_our_code(base_image.uv_pip_install(*pins.pins(pins.DOWNLOAD)))
 
 # --- Weights: a Volume, filled once by download_models, read by the GPU workers --------
 models_volume = modal.Volume.from_name("ingest-models", create_if_missing=True)

@@ -24,7 +24,14 @@ MEDIA = (
     "av", "opencv-python-headless", "openexr", "numpy", "imageio-ffmpeg", "pycolmap", "usd-core",
 )  # fmt: skip
 MODELS = ("torch", "transformers", "tokenizers", "safetensors", "huggingface-hub")
-DOWNLOAD = ("huggingface-hub", "pydantic", "pydantic-core", "pydantic-settings")
+DOWNLOAD = ("huggingface-hub",)
+# Each image is the web image plus what it adds (see infra/modal_app.py).
+IMAGES = {
+    "web": WEB,
+    "media": WEB + MEDIA,
+    "gpu": WEB + MEDIA + MODELS,
+    "download": WEB + DOWNLOAD,
+}
 
 
 def normalise(name: str) -> str:

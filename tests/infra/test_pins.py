@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import re
-from importlib.metadata import version
+import subprocess
+import sys
+from importlib.metadata import distribution, packages_distributions, version
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from infra import pins
 from tests.infra.declared import APP_FILE
 
-IMAGES = {"web": pins.WEB, "media": pins.MEDIA, "models": pins.MODELS, "download": pins.DOWNLOAD}
 
-
-@pytest.mark.parametrize("image", sorted(IMAGES))
+@pytest.mark.parametrize("image", sorted(pins.IMAGES))
 def test_image_pins_are_the_versions_the_tests_run_with(image: str) -> None:
-    for pin in pins.pins(IMAGES[image]):
+    for pin in pins.pins(pins.IMAGES[image]):
         name, _, pinned = pin.partition("==")
         installed = version(name)
         # The tests run torch's CPU build (2.13.0+cpu); the image takes the same release.
@@ -36,3 +37,37 @@ def test_pins_come_from_the_constraints_file(tmp_path: Path) -> None:
 
 def test_the_app_spells_no_version_of_its_own() -> None:
     assert re.findall(r"""["'][\w.-]+(?:==|>=|~=)\d""", APP_FILE.read_text()) == []
+
+
+def _with_dependencies(names: tuple[str, ...]) -> set[str]:
+    """The distributions these install here, by their declared requirements (no extras)."""
+    found: set[str] = set()
+    todo = [pins.normalise(n) for n in names]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for line in distribution(name).requires or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(pins.normalise(requirement.name))
+    return found
+
+
+def _distributions_imported(statement: str, owners: dict[str, list[str]]) -> set[str]:
+    code = f"{statement}\nimport sys\nprint(*{{m.split('.')[0] for m in sys.modules}})"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {pins.normalise(d) for m in run.stdout.split() for d in owners.get(m, [])}
+
+
+def test_every_image_has_what_importing_the_app_needs() -> None:
+    """Every container imports infra/modal_app.py (and what it imports) before any call."""
+    owners = packages_distributions()
+    imported = _distributions_imported("import infra.modal_app", owners)
+    imported -= _distributions_imported("", owners)  # what the interpreter loads itself
+    # Modal puts its client, with its dependencies, in every container; ours is the source.
+    needed = imported - _with_dependencies(("modal",)) - {"ingest-service"}
+    for image, names in pins.IMAGES.items():
+        missing = needed - _with_dependencies(names)
+        assert not missing, f"the {image} image lacks {sorted(missing)}"
