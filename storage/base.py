@@ -19,6 +19,8 @@ class ObjectInfo:
     last_modified: datetime
     version_id: str | None = None
     content_type: str | None = None
+    # The token its writer gave `put`, where the backend stores it with the object.
+    write_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +63,14 @@ class ObjectStore(Protocol):
         content_type: str | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
+        write_token: str | None = None,
     ) -> ObjectInfo:
         """Write a whole object.
 
         `if_none_match=True` creates only if absent; `if_match=etag` replaces only
         that exact version. Either failing raises PreconditionFailedError.
+        `write_token` is kept with the object where a write's answer can be lost (S3),
+        so its writer can recognise its own write when it reads the object back.
         """
         ...
 

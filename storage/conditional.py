@@ -5,12 +5,20 @@ and the result is written with `If-Match` (or `If-None-Match: *` when it was abs
 A lost race or a transient failure reads again and asks the change function again,
 after a bounded, jittered backoff. When every round is lost, `UpdateGaveUpError` says
 so: a change is never dropped silently.
+
+A write can land while its answer is lost: the S3 client then retries it into its own
+condition (412), or gives up with a transient error. Each write carries a fresh token
+that S3 keeps with the object, and a failed write is read back at once: if the object
+holds our token, the write landed and the change is not applied a second time. (A writer
+that overwrites ours between the lost answer and that read is not told apart; the window
+is one round trip.)
 """
 
 from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Never, TypeVar
@@ -71,6 +79,19 @@ def read(store: ObjectStore, key: str, codec: Codec[T]) -> Versioned[T]:
     return Versioned(codec.load(stored.data), stored.info.etag)
 
 
+def _read_if_ours(store: ObjectStore, key: str, token: str) -> str | None:
+    """The stored ETag when the object holds the write `token` names, else None."""
+    try:
+        info = store.head(key)
+    except ObjectNotFoundError:
+        return None
+    except StorageError as exc:
+        if not exc.retryable:
+            raise
+        return None  # unknown; taken as not ours (a lost answer and then a failed read)
+    return info.etag if info.write_token == token else None
+
+
 def update(
     store: ObjectStore,
     key: str,
@@ -93,6 +114,7 @@ def update(
         new = change(current.value)
         if new is None:
             return current
+        token = uuid.uuid4().hex
         try:
             info = store.put(
                 key,
@@ -100,14 +122,18 @@ def update(
                 content_type=codec.content_type,
                 if_none_match=current.etag is None,
                 if_match=current.etag,
+                write_token=token,
             )
         except (PreconditionFailedError, ObjectNotFoundError):
-            pass  # another writer came first (or deleted it): look again
+            pass  # another writer came first (or deleted it), or ours landed unanswered
         except StorageError as exc:
             if not exc.retryable:
                 raise
         else:
             return Versioned(new, info.etag, written=True)
+        landed = _read_if_ours(store, key, token)
+        if landed is not None:
+            return Versioned(new, landed, written=True)
         if attempt + 1 < backoff.attempts:
             time.sleep(backoff.delay(attempt))
             current = read(store, key, codec)

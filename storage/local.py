@@ -101,7 +101,9 @@ class LocalStore:
         content_type: str | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
+        write_token: str | None = None,
     ) -> ObjectInfo:
+        del write_token  # a local write never loses its answer, so none is kept
         path = self.path_for(key)
         tmp = self._write_temp(data)
         return self._commit(key, path, tmp, if_none_match=if_none_match, if_match=if_match)

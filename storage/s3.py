@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -69,6 +69,15 @@ def _strip(etag: str) -> str:
     return etag.strip('"')
 
 
+# User metadata (x-amz-meta-ingest-write-token) naming the write that stored an object.
+WRITE_MARK = "ingest-write-token"  # a key name, not a secret
+
+
+def _write_token(response: Mapping[str, Any]) -> str | None:
+    token = response.get("Metadata", {}).get(WRITE_MARK)
+    return str(token) if token is not None else None
+
+
 def _write_params(content_type: str | None, if_none_match: bool) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if content_type:
@@ -114,6 +123,7 @@ class S3Store:
             last_modified=response["LastModified"],
             version_id=response.get("VersionId"),
             content_type=response.get("ContentType"),
+            write_token=_write_token(response),
         )
 
     def get(self, key: str, *, version_id: str | None = None) -> StoredObject:
@@ -126,6 +136,7 @@ class S3Store:
             last_modified=response["LastModified"],
             version_id=response.get("VersionId"),
             content_type=response.get("ContentType"),
+            write_token=_write_token(response),
         )
         return StoredObject(data=data, info=info)
 
@@ -151,10 +162,13 @@ class S3Store:
         content_type: str | None = None,
         if_none_match: bool = False,
         if_match: str | None = None,
+        write_token: str | None = None,
     ) -> ObjectInfo:
         extra = _write_params(content_type, if_none_match)
         if if_match is not None:
             extra["IfMatch"] = f'"{if_match}"'
+        if write_token is not None:
+            extra["Metadata"] = {WRITE_MARK: write_token}
         response = call(
             "put",
             key,
@@ -167,6 +181,7 @@ class S3Store:
             last_modified=datetime.now(UTC),
             version_id=response.get("VersionId"),
             content_type=content_type,
+            write_token=write_token,
         )
 
     def upload(

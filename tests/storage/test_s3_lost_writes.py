@@ -1,10 +1,8 @@
 """A conditional write that landed, but whose answer was lost, counts once and as written.
 
-Known defect, reproduced here: botocore retries the lost PUT, the retry fails the write's
-own condition (412), and the update helper reads that as a lost race, so it applies the
-change again (a job's attempt counted twice) or reports a claim as someone else's. Telling
-our own landed write from another writer's equal one needs a token per write (equal values
-are not proof: two racing increments compute the same number).
+botocore retries the unanswered PUT, and the retry fails the write's own condition (412).
+Equal values are no proof that a write was ours (two racing increments compute the same
+number), so each write carries a token that S3 keeps with the object.
 """
 
 from __future__ import annotations
@@ -19,9 +17,6 @@ from storage import S3Store, make_client
 from storage.conditional import ABSENT, Codec, update
 from tests.reliability.faulty_s3 import Fault, FaultyS3
 
-KNOWN_DEFECT = pytest.mark.xfail(
-    strict=True, reason="the update helper cannot yet tell its own landed write from a lost race"
-)
 BUCKET = "lost-answers"
 KEY = ".ingest/jobs/sh0040.json"
 COUNTER: Codec[dict[str, int]] = Codec(lambda b: json.loads(b), lambda v: json.dumps(v).encode())
@@ -53,7 +48,6 @@ def _bump(value: dict[str, int] | None) -> dict[str, int]:
     return {"attempt": value["attempt"] + 1}
 
 
-@KNOWN_DEFECT
 def test_an_update_whose_answer_was_lost_is_applied_once(store: S3Store, faulty: FaultyS3) -> None:
     faulty.force(Fault.DROP_AFTER, method="PUT", path_contains=KEY)
     result = update(store, KEY, _bump, COUNTER)
@@ -62,7 +56,6 @@ def test_an_update_whose_answer_was_lost_is_applied_once(store: S3Store, faulty:
     assert COUNTER.load(store.get(KEY).data) == {"attempt": 1}
 
 
-@KNOWN_DEFECT
 def test_a_create_whose_answer_was_lost_is_still_the_creators(
     store: S3Store, faulty: FaultyS3
 ) -> None:
