@@ -18,10 +18,8 @@ from handlers.app import create_app
 from ingest_service.services import Services
 from storage import LocalStore, ObjectStore
 from tests.conftest import make_settings
-from tests.handlers.conftest import AUTH, TOKEN, RecordingDispatcher
+from tests.handlers.conftest import JSON, TOKEN, RecordingDispatcher
 from tests.handlers.events.test_parse import event
-
-JSON = {**AUTH, "Content-Type": "application/json"}
 
 
 @pytest.fixture
