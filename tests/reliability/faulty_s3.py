@@ -22,6 +22,8 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
+from storage import S3Store, make_client
+
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -91,6 +93,13 @@ class FaultyS3:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def store(self, bucket: str) -> S3Store:
+        """A store that talks to moto through this proxy (the bucket made if absent)."""
+        client = make_client(endpoint_url=self.url, region="us-east-1")
+        if bucket not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+            client.create_bucket(Bucket=bucket)
+        return S3Store(bucket, client=client)
 
     def force(
         self, fault: Fault, times: int = 1, *, method: str | None = None, path_contains: str = ""

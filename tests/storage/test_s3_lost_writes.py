@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-from storage import S3Store, make_client
+from storage import S3Store
 from storage.conditional import ABSENT, Codec, update
 from tests.reliability.faulty_s3 import Fault, FaultyS3
 
@@ -35,10 +35,7 @@ def faulty(moto_server: str) -> Iterator[FaultyS3]:
 
 @pytest.fixture
 def store(faulty: FaultyS3) -> S3Store:
-    client = make_client(endpoint_url=faulty.url, region="us-east-1")
-    if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
-        client.create_bucket(Bucket=BUCKET)
-    store = S3Store(BUCKET, client=client)
+    store = faulty.store(BUCKET)
     store.put(KEY, COUNTER.dump({"attempt": 0}))
     return store
 

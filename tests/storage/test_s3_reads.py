@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import IncompleteReadError
 
-from storage import S3Store, TransientStorageError, make_client
+from storage import S3Store, TransientStorageError
 from storage.s3_errors import translate
 from storage.s3_reader import STREAM_RETRIES
 from tests.reliability.faulty_s3 import Fault, FaultyS3
@@ -24,10 +24,7 @@ def faulty(moto_server: str) -> Iterator[FaultyS3]:
 
 @pytest.fixture
 def store(faulty: FaultyS3) -> S3Store:
-    client = make_client(endpoint_url=faulty.url, region="us-east-1")
-    if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
-        client.create_bucket(Bucket=BUCKET)
-    store = S3Store(BUCKET, client=client)
+    store = faulty.store(BUCKET)
     store.put("published/sh0040/v001/manifest.json", DATA)
     return store
 
