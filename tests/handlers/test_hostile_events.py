@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from handlers.app import create_app
 from ingest_service.services import Services
-from storage import LocalStore, ObjectStore
+from storage import InvalidKeyError, LocalStore, ObjectStore
 from tests.conftest import make_settings
 from tests.handlers.conftest import JSON, TOKEN, RecordingDispatcher
 from tests.handlers.events.test_parse import event
@@ -139,3 +139,17 @@ def test_unsafe_eventbridge_key_is_refused_with_200(
     assert response.status_code == 200
     assert response.json()["ignored"][0]["reason"].startswith("key refused:")
     assert list(hook_services.ledger.ids()) == []
+
+
+def test_a_key_the_store_refuses_later_is_400_never_503(
+    client: TestClient, hook_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever key a claim derives, a store's refusal of it is bad input, not an outage."""
+
+    def refuse(key: str, **kwargs: object) -> None:
+        raise InvalidKeyError("key has an empty, '.' or '..' segment", key=key)
+
+    monkeypatch.setattr(hook_services.store, "get", refuse)
+    response = _post(client, json.dumps(_records(hook_services, "incoming/sh0010.mov")).encode())
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("key refused:")
