@@ -71,7 +71,7 @@ def build_parser(
     )
     process.add_argument("path", metavar="PATH", help="a local video file, or a key in the store")
     process.add_argument(
-        "--stages", help="comma-separated stages (default: probe,frames,camera,depth)"
+        "--stages", help="comma-separated stages (default: probe,frames,camera,depth,masks)"
     )
     process.add_argument(
         "--format",

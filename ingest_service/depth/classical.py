@@ -75,9 +75,9 @@ class ClassicalDepth:
 
         for i, moving in segment(count, motion_view):
             result = measured[i]
-            for old in [j for j in measured if j < i - STEP]:
+            for old in [j for j in measured if j < i - 2 * STEP]:
                 del measured[old]
-            for old in [j for j in loaded if j < i - max(STEP, *OFFSETS)]:
+            for old in [j for j in loaded if j < i - max(2 * STEP, *OFFSETS)]:
                 del loaded[old]
             unsure = result.unsure | moving
             depth = left_out(_fill(result.depth, unsure), moving)

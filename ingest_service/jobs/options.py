@@ -97,7 +97,7 @@ class JobDefaults(BaseModel):
 
     # What runs, and how the frames are written.
     stages: Annotated[list[str], NoDecode, PLATE, Field(max_length=16)] = Field(
-        default_factory=lambda: ["probe", "frames", "camera", "depth"]
+        default_factory=lambda: ["probe", "frames", "camera", "depth", "masks"]
     )
     frame_format: Annotated[FrameFormat, PLATE] = FrameFormat.PNG
     first_frame: Annotated[int, PLATE, Field(ge=0, le=9_999_999)] = 1

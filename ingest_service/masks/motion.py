@@ -4,9 +4,11 @@ A static scene seen by a solved camera is fully explained by its depth: warping 
 neighbouring frame into this one through the depth and the two cameras reproduces this
 frame. Where it does not, in both the frame before and the frame after, something moved
 on its own. Taking the better of the two neighbours forgives what one of them cannot
-see (disocclusion, the frame's edge). The raw map is then cleaned up spatially
-(opening, closing, small blobs dropped) and temporally (a pixel must move in this frame
-and in one of its neighbours).
+see (disocclusion, the frame's edge); a point that the other frame's depth says is hidden
+there behind something nearer is not judged by it either. At the plate's ends, two frames
+on the one side judge. The raw map is then cleaned up spatially (opening, closing, small
+blobs dropped, holes inside objects filled) and temporally (a pixel must move in this
+frame and in one of its neighbours).
 
 Pixels a view did not see (`seen`: the bare edges of a frame undistorted from a
 pincushion lens) are treated like the frame's edge: unknown, never motion.
@@ -28,6 +30,7 @@ BLUR = 1.0  # pixels; aliasing and sensor noise otherwise read as motion
 THRESHOLD = 0.04  # mean absolute grey difference (0..1) that counts as unexplained ...
 RELATIVE = 2.5  # ... or this many times the frame's median residual, if that is higher
 MIN_AREA = 0.002  # blobs smaller than this share of the frame are dropped
+HIDDEN = 0.1  # a point this much (relative) behind the other view's surface is hidden there
 STEP = 3  # frames to each neighbour: enough motion to see, little enough disocclusion
 
 
@@ -65,6 +68,15 @@ def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
     inside = (z > 1e-6) & (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
     if ref.seen is not None:
         inside &= ref.seen
+    # Hidden in `other` behind something nearer (a disocclusion, or where a moving object
+    # stood in `other`): it cannot say whether this pixel moved.
+    there_depth = cv2.remap(
+        other.depth,
+        np.where(inside, map_x, 0).astype(np.float32),
+        np.where(inside, map_y, 0).astype(np.float32),
+        cv2.INTER_NEAREST,
+    )
+    inside &= ~(there_depth < z * (1 - HIDDEN))
     if other.seen is not None:
         landed = cv2.remap(
             other.seen.astype(np.uint8),
@@ -93,14 +105,26 @@ def raw_motion(ref: MotionView, neighbours: list[MotionView]) -> np.ndarray:
 
 
 def clean(mask: np.ndarray) -> np.ndarray:
-    """Opening removes speckle, closing fills small holes, tiny blobs are dropped."""
+    """Opening removes speckle, closing fills small gaps, tiny blobs are dropped, and the
+    holes inside what is left are filled: an object's flat texture barely changes as it
+    moves, but it is still the object."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     m = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel, iterations=2)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     keep = np.zeros(count, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= MIN_AREA * mask.size
-    out: np.ndarray = keep[labels]
+    return fill_holes(keep[labels])
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Background not connected to the frame's border becomes foreground."""
+    h, w = mask.shape
+    padded = np.zeros((h + 2, w + 2), np.uint8)
+    padded[1:-1, 1:-1] = mask
+    flood = np.zeros((h + 4, w + 4), np.uint8)
+    cv2.floodFill(padded, flood, (0, 0), 2)
+    out: np.ndarray = padded[1:-1, 1:-1] != 2
     return out
 
 
@@ -121,12 +145,22 @@ def temporal(
     return out
 
 
+def witnesses(i: int, count: int) -> list[int]:
+    """The frames that judge frame i: STEP before and after; at the plate's ends, where one
+    side is missing, two on the other side, so a disocclusion one cannot see is forgiven."""
+    frames = [j for j in (i - STEP, i + STEP) if 0 <= j < count]
+    if len(frames) == 1:
+        further = 2 * frames[0] - i
+        frames += [further] if 0 <= further < count else []
+    return frames
+
+
 def segment(count: int, view: Callable[[int], MotionView]) -> Iterator[tuple[int, np.ndarray]]:
     """(frame index, bool mask) for frames 0..count-1 from `view(i)`, which is asked for
     frames in increasing order and a few steps back."""
     raws: dict[int, np.ndarray] = {}
     for i in range(count):
-        neighbours = [view(j) for j in (i - STEP, i + STEP) if 0 <= j < count]
+        neighbours = [view(j) for j in witnesses(i, count)]
         raws[i] = clean(raw_motion(view(i), neighbours))
         if i >= 1:
             yield i - 1, temporal(raws.get(i - 2), raws[i - 1], raws[i])

@@ -12,7 +12,7 @@ from ingest_service.settings import Settings, load_settings
 def test_defaults_are_the_embedded_workstation_setup() -> None:
     s = Settings()
     assert s.store == "bucket"
-    assert s.stages == ["probe", "frames", "camera", "depth"]
+    assert s.stages == ["probe", "frames", "camera", "depth", "masks"]
     assert s.frame_format is FrameFormat.PNG
     assert s.state_prefix == ".ingest/"
     # No weights needed out of the box: both model-free backends.

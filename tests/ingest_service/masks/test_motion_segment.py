@@ -1,0 +1,37 @@
+"""The motion test's witnesses at the plate's ends, and masks as filled objects."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ingest_service.masks.motion import STEP, clean, fill_holes, witnesses
+
+
+def test_each_frame_is_judged_by_two_frames_even_at_the_plates_ends() -> None:
+    count = 40
+    assert witnesses(20, count) == [20 - STEP, 20 + STEP]
+    assert witnesses(0, count) == [STEP, 2 * STEP]
+    assert witnesses(count - 1, count) == [count - 1 - STEP, count - 1 - 2 * STEP]
+    assert witnesses(0, STEP + 1) == [STEP]  # too short for a second
+
+
+def test_holes_inside_an_object_are_filled_but_the_border_is_not_closed() -> None:
+    ring = np.zeros((50, 60), bool)
+    ring[10:40, 10:40] = True
+    ring[18:32, 18:32] = False  # flat texture in the middle: no residual there
+    ring[:, 50:] = True  # a band on the frame's edge: what lies beside it stays outside
+    ring[20:30, 55:] = False
+    filled = fill_holes(ring)
+    assert filled[10:40, 10:40].all()
+    assert not filled[20:30, 55:].any()
+    assert not filled[:, :10].any()
+
+
+def test_clean_keeps_a_filled_object_and_drops_speckle() -> None:
+    rng = np.random.default_rng(5)
+    mask = rng.random((120, 160)) > 0.995  # isolated speckle
+    mask[30:90, 40:100] = True
+    mask[50:70, 60:80] = False
+    out = clean(mask)
+    assert out[32:88, 42:98].all()
+    assert out.sum() < 60 * 60 * 1.05
