@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from starlette.routing import BaseRoute, Match
 
 from handlers.admission import Admission, Gate
 from handlers.auth import check_token
-from handlers.browser import BrowserGuard, content_security_policy, origin_of
+from handlers.browser import (
+    BrowserGuard,
+    bucket_origins,
+    content_security_policy,
+    signed_url_routes,
+)
 from handlers.dashboard.routes import dashboard
 from handlers.errors import EventAuthError, EventFormatError, SnsSignatureError
 from handlers.events.parse import Shape, load_json, parse_object_events, shape_of
 from handlers.events.sns import SnsEnvelope, parse_sns
-from handlers.sns_signature import SnsVerifier, check_sns_url, fetch_https
-from ingest_service.errors import SettingsError
+from handlers.sns_signature import SnsVerifier, check_sns_url, check_topic_list, fetch_https
 from ingest_service.metrics import METRICS
 from ingest_service.run.dispatch import Dispatcher
 from ingest_service.services import Services
-from ingest_service.settings import Settings
-from storage import InvalidKeyError, ObjectStore, StorageError
+from storage import InvalidKeyError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app; tests and `serve` (and Modal) each build their own."""
     settings = services.settings
-    _check_sns_topics(settings)
+    check_topic_list(settings)
     gate = Gate(services, dispatcher)
     verifier = verifier or SnsVerifier(
         topics=frozenset(settings.sns_topic_arns), max_age_s=settings.sns_max_age_s, fetch=fetch
@@ -81,11 +82,10 @@ def create_app(
     router, static = dashboard(gate)
     app.include_router(router)
     app.mount("/ui/static", static, name="static")
-    signed = _signed_url_routes(router.routes)
     app.add_middleware(
         BrowserGuard,
-        policy=content_security_policy(_bucket_origins(services.store)),
-        signed=lambda scope: any(route.matches(scope)[0] is Match.FULL for route in signed),
+        policy=content_security_policy(bucket_origins(services.store)),
+        signed=signed_url_routes(router.routes),
     )
 
     @app.get("/health")
@@ -159,43 +159,6 @@ def create_app(
         return f"notification from {envelope.topic_arn}", inner, shape_of(inner, {})
 
     return app
-
-
-def _check_sns_topics(settings: Settings) -> None:
-    """Without an allow-list, a validly signed SNS message from anyone's topic starts jobs."""
-    if settings.sns_topic_arns or settings.webhook_token is None:
-        return
-    if settings.environment == "production":
-        raise SettingsError(
-            "INGEST_SNS_TOPIC_ARNS is required in production: without it the webhook takes a "
-            "validly signed SNS message from any AWS account's topic. Set it to your topic's "
-            "ARN (several comma-separated), or to 'none' where no SNS topic delivers here."
-        )
-    log.warning(
-        "INGEST_SNS_TOPIC_ARNS is not set: the webhook takes a signed SNS message from any "
-        "topic (refused in production); set it to your topic's ARN"
-    )
-
-
-def _bucket_origins(store: ObjectStore) -> list[str]:
-    """Where presigned URLs point (images, upload parts), so the page may use them."""
-    try:
-        url = store.presign("origin-probe", expires_s=60)
-    except StorageError as exc:
-        log.warning("no presigned URLs for the dashboard's policy: %s", exc)
-        return []
-    origin = origin_of(url)
-    return [origin] if origin else []
-
-
-def _signed_url_routes(routes: Iterable[BaseRoute]) -> list[APIRoute]:
-    """The routes a signed URL authorises, not the browser's credentials: they take `sig`."""
-    return [
-        route
-        for route in routes
-        if isinstance(route, APIRoute)
-        and any(param.name == "sig" for param in route.dependant.query_params)
-    ]
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

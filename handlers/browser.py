@@ -11,12 +11,19 @@ browser's credentials.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from storage import ObjectStore, StorageError
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Headers only a preflighted request (or a client that is not a browser) can carry.
@@ -57,6 +64,27 @@ def origin_of(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
+def bucket_origins(store: ObjectStore) -> list[str]:
+    """Where the store's presigned URLs point (images, upload parts); none for a folder."""
+    try:
+        url = store.presign("origin-probe", expires_s=60)
+    except StorageError as exc:
+        log.warning("no presigned URLs for the dashboard's policy: %s", exc)
+        return []
+    origin = origin_of(url)
+    return [origin] if origin else []
+
+
+def signed_url_routes(routes: Iterable[BaseRoute]) -> list[APIRoute]:
+    """The routes a signed URL authorises, not the browser's credentials: they take `sig`."""
+    return [
+        route
+        for route in routes
+        if isinstance(route, APIRoute)
+        and any(param.name == "sig" for param in route.dependant.query_params)
+    ]
+
+
 def declares_intent(headers: Headers) -> bool:
     """JSON, or a header a cross-site page cannot add without a preflight."""
     media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -69,10 +97,10 @@ class BrowserGuard:
     """ASGI middleware: refuses state changes a cross-site page could forge (415), and
     adds the security headers and `policy` to every response."""
 
-    def __init__(self, app: ASGIApp, *, policy: str, signed: Callable[[Scope], bool]) -> None:
+    def __init__(self, app: ASGIApp, *, policy: str, signed: Iterable[BaseRoute]) -> None:
         self.app = app
         self.headers = {**SECURITY_HEADERS, "Content-Security-Policy": policy}
-        self.signed = signed  # whether a signed URL, not the browser, authorises a request
+        self.signed = list(signed)  # routes a signed URL authorises, not the browser
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,7 +117,7 @@ class BrowserGuard:
         if (
             scope["method"] not in SAFE_METHODS
             and not declares_intent(Headers(scope=scope))
-            and not self.signed(scope)
+            and not any(route.matches(scope)[0] is Match.FULL for route in self.signed)
         ):
             refusal = JSONResponse(
                 {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import threading
 import time
@@ -19,7 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from handlers.errors import SnsSignatureError
 from handlers.events.sns import SnsEnvelope
+from ingest_service.errors import SettingsError
+from ingest_service.settings import Settings
 
+log = logging.getLogger(__name__)
 SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
 # The fields signed, in this order, for each message type (AWS's documented rule).
 _SUBSCRIPTION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn")
@@ -31,6 +35,23 @@ SIGNED_FIELDS = {
 HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": hashes.SHA256}
 FUTURE_SKEW_S = 300
 CERT_CACHE_SIZE = 32
+
+
+def check_topic_list(settings: Settings) -> None:
+    """Refuse to start a production webhook that would take a validly signed message from
+    anyone's topic; warn about it in development."""
+    if settings.sns_topic_arns or settings.webhook_token is None:
+        return
+    if settings.environment == "production":
+        raise SettingsError(
+            "INGEST_SNS_TOPIC_ARNS is required in production: without it the webhook takes a "
+            "validly signed SNS message from any AWS account's topic. Set it to your topic's "
+            "ARN (several comma-separated), or to 'none' where no SNS topic delivers here."
+        )
+    log.warning(
+        "INGEST_SNS_TOPIC_ARNS is not set: the webhook takes a signed SNS message from any "
+        "topic (refused in production); set it to your topic's ARN"
+    )
 
 
 def check_sns_url(url: str, what: str) -> None:

@@ -44,7 +44,7 @@ def test_production_without_a_webhook_needs_no_topic_list(tmp_path: Path) -> Non
 
 
 def test_development_warns_at_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="handlers.app"):
+    with caplog.at_level(logging.WARNING, logger="handlers.sns_signature"):
         create_app(_services(tmp_path), RecordingDispatcher())
     [warning] = [
         r.getMessage() for r in caplog.records if "INGEST_SNS_TOPIC_ARNS" in r.getMessage()
@@ -55,6 +55,6 @@ def test_development_warns_at_start(tmp_path: Path, caplog: pytest.LogCaptureFix
 def test_development_with_a_topic_list_does_not_warn(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="handlers.app"):
+    with caplog.at_level(logging.WARNING, logger="handlers.sns_signature"):
         create_app(_services(tmp_path, sns_topic_arns=TOPIC), RecordingDispatcher())
     assert not [r for r in caplog.records if "INGEST_SNS_TOPIC_ARNS" in r.getMessage()]
