@@ -8,7 +8,6 @@ number), so each write carries a token that S3 keeps with the object.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from botocore.retries.standard import ExponentialBackoff
@@ -25,12 +24,6 @@ COUNTER: Codec[dict[str, int]] = Codec(lambda b: json.loads(b), lambda v: json.d
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
-
-
-@pytest.fixture
-def faulty(moto_server: str) -> Iterator[FaultyS3]:
-    with FaultyS3(moto_server) as proxy:
-        yield proxy
 
 
 @pytest.fixture

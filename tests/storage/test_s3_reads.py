@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from botocore.exceptions import IncompleteReadError
 
@@ -14,12 +12,6 @@ from tests.reliability.faulty_s3 import Fault, FaultyS3
 
 BUCKET = "cut-short"
 DATA = bytes(range(256)) * 64
-
-
-@pytest.fixture
-def faulty(moto_server: str) -> Iterator[FaultyS3]:
-    with FaultyS3(moto_server) as proxy:
-        yield proxy
 
 
 @pytest.fixture
