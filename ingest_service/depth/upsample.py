@@ -18,18 +18,25 @@ def guided_upsample(depth: np.ndarray, bgr: np.ndarray, size: tuple[int, int]) -
     guide = guide.astype(np.float32) / 255
     # Inverse depth varies linearly across a plane in the image: fit that, not depth.
     p = 1.0 / cv2.resize(depth, size, interpolation=cv2.INTER_LINEAR)
-    window = (2 * RADIUS + 1, 2 * RADIUS + 1)
+    # The fit may overshoot at strong edges: never beyond the depths it was given.
+    inverse = np.clip(guided_filter(guide, p, RADIUS, EPSILON), p.min(), p.max())
+    result: np.ndarray = 1.0 / inverse
+    return result.astype(np.float32)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """`src` smoothed within (2 radius + 1)² windows as a linear function of `guide`
+    (float32 grey, 0..1): it keeps the guide's edges where the two agree."""
+    window = (2 * radius + 1, 2 * radius + 1)
 
     def mean(x: np.ndarray) -> np.ndarray:
         out: np.ndarray = cv2.boxFilter(x, -1, window)
         return out
 
-    mean_i, mean_p = mean(guide), mean(p)
+    mean_i, mean_p = mean(guide), mean(src)
     var_i = mean(guide * guide) - mean_i * mean_i
-    cov_ip = mean(guide * p) - mean_i * mean_p
-    a = cov_ip / (var_i + EPSILON)
+    cov_ip = mean(guide * src) - mean_i * mean_p
+    a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
-    # The fit may overshoot at strong edges: never beyond the depths it was given.
-    inverse = np.clip(mean(a) * guide + mean(b), p.min(), p.max())
-    result: np.ndarray = 1.0 / inverse
-    return result.astype(np.float32)
+    out: np.ndarray = mean(a) * guide + mean(b)
+    return out

@@ -4,9 +4,9 @@ A static scene seen by a solved camera is fully explained by its depth: warping 
 neighbouring frame into this one through the depth and the two cameras reproduces this
 frame. Where it does not, in both the frame before and the frame after, something moved
 on its own. Taking the better of the two neighbours forgives what one of them cannot
-see (disocclusion, the frame's edge); a point that the other frame's depth says is hidden
-there behind something nearer is not judged by it either. At the plate's ends, two frames
-on the one side judge. The raw map is then cleaned up spatially (opening, closing, small
+see (disocclusion, the frame's edge). At the plate's ends two frames on the one side
+judge, and a point that a judging frame's depth says is hidden there behind something
+nearer is not judged by it. The raw map is then cleaned up spatially (opening, closing, small
 blobs dropped, holes inside objects filled) and temporally (a pixel must move in this
 frame and in one of its neighbours).
 
@@ -25,12 +25,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ingest_service.depth.upsample import guided_filter
+
 WINDOW = 7  # residuals are averaged over a window: texture noise is per pixel, motion is not
 BLUR = 1.0  # pixels; aliasing and sensor noise otherwise read as motion
 THRESHOLD = 0.04  # mean absolute grey difference (0..1) that counts as unexplained ...
 RELATIVE = 2.5  # ... or this many times the frame's median residual, if that is higher
-MIN_AREA = 0.002  # blobs smaller than this share of the frame are dropped
-HIDDEN = 0.1  # a point this much (relative) behind the other view's surface is hidden there
+MIN_AREA = 0.004  # blobs smaller than this share of the frame are dropped
+HIDDEN = 0.3  # a point this much (relative) behind the other view's surface is hidden there
+GEOMETRY = 0.2  # relative disagreement of two frames' depths that counts as unexplained
+REFINE = 8  # guided filter radius for the mask's edges (0: none)
+EDGE_EPSILON = 1e-2  # grey variance below which the filter smooths rather than follows edges
 STEP = 3  # frames to each neighbour: enough motion to see, little enough disocclusion
 
 
@@ -50,7 +55,7 @@ class MotionView:
     seen: np.ndarray | None = None  # bool: pixels the plate covers (None: every pixel)
 
 
-def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
+def unexplained(ref: MotionView, other: MotionView, *, hidden: bool = False) -> np.ndarray:
     """Per-pixel residual of `other` warped into `ref` through ref's depth; NaN where
     the warp lands outside `other`."""
     h, w = ref.gray.shape
@@ -68,15 +73,16 @@ def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
     inside = (z > 1e-6) & (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
     if ref.seen is not None:
         inside &= ref.seen
-    # Hidden in `other` behind something nearer (a disocclusion, or where a moving object
-    # stood in `other`): it cannot say whether this pixel moved.
     there_depth = cv2.remap(
         other.depth,
         np.where(inside, map_x, 0).astype(np.float32),
         np.where(inside, map_y, 0).astype(np.float32),
         cv2.INTER_NEAREST,
     )
-    inside &= ~(there_depth < z * (1 - HIDDEN))
+    if hidden:
+        # Hidden in `other` behind something nearer (a disocclusion, or where a moving
+        # object stood in `other`): it cannot say whether this pixel moved.
+        inside &= ~(there_depth < z * (1 - HIDDEN))
     if other.seen is not None:
         landed = cv2.remap(
             other.seen.astype(np.uint8),
@@ -92,12 +98,19 @@ def unexplained(ref: MotionView, other: MotionView) -> np.ndarray:
         cv2.INTER_LINEAR,
     )
     residual = cv2.boxFilter(np.abs(warped - ref.gray), -1, (WINDOW, WINDOW))
+    if GEOMETRY:
+        # Stereo fits a depth that explains an object moving along the epipolar lines,
+        # but each frame fits a different one: depths that disagree are unexplained too.
+        disagree = np.abs(there_depth - z) > GEOMETRY * np.maximum(there_depth, z)
+        residual = np.where(disagree, np.maximum(residual, 2 * THRESHOLD), residual)
     return np.where(inside, residual, np.nan).astype(np.float32)
 
 
-def raw_motion(ref: MotionView, neighbours: list[MotionView]) -> np.ndarray:
+def raw_motion(
+    ref: MotionView, neighbours: list[MotionView], *, hidden: bool = False
+) -> np.ndarray:
     """Pixels no neighbour explains (bool). A pixel seen by no neighbour is not moving."""
-    residuals = np.stack([unexplained(ref, n) for n in neighbours])
+    residuals = np.stack([unexplained(ref, n, hidden=hidden) for n in neighbours])
     best = np.where(np.isfinite(residuals), residuals, np.inf).min(axis=0)
     best = np.where(np.isfinite(best), best, 0.0)
     threshold = max(THRESHOLD, RELATIVE * float(np.median(best)))
@@ -160,9 +173,24 @@ def segment(count: int, view: Callable[[int], MotionView]) -> Iterator[tuple[int
     frames in increasing order and a few steps back."""
     raws: dict[int, np.ndarray] = {}
     for i in range(count):
-        neighbours = [view(j) for j in witnesses(i, count)]
-        raws[i] = clean(raw_motion(view(i), neighbours))
+        judges = witnesses(i, count)
+        # Judges on both sides forgive each other's disocclusions; judges on one side see
+        # the same ones, so each frame's depth must say what it could not see. Only then:
+        # a wrong depth on the moving object itself would hide it.
+        one_side = len(judges) == 2 and (judges[0] - i) * (judges[1] - i) > 0
+        raws[i] = clean(raw_motion(view(i), [view(j) for j in judges], hidden=one_side))
         if i >= 1:
-            yield i - 1, temporal(raws.get(i - 2), raws[i - 1], raws[i])
+            yield i - 1, refine(view(i - 1), temporal(raws.get(i - 2), raws[i - 1], raws[i]))
             raws.pop(i - 2, None)
-    yield count - 1, temporal(raws.get(count - 2), raws[count - 1], None)
+    last = temporal(raws.get(count - 2), raws[count - 1], None)
+    yield count - 1, refine(view(count - 1), last)
+
+
+def refine(ref: MotionView, mask: np.ndarray) -> np.ndarray:
+    """The mask's edges moved onto the frame's: the residual's window blurs them by a few
+    pixels, a guided filter on the frame puts them back where the image changes."""
+    if not REFINE or not mask.any():
+        return mask
+    soft = guided_filter(ref.gray, mask.astype(np.float32), REFINE, EDGE_EPSILON)
+    out: np.ndarray = soft > 0.5
+    return out
