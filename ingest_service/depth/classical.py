@@ -5,7 +5,8 @@ each frame. Each pixel is matched in the best two of four neighbours (two and fo
 before and after), so what one neighbour cannot see still gets a depth. Pixels that move
 on their own (the masks' motion test, run on this frame's own stereo depth) are left out:
 their confidence is 0 and their depth is that of the nearest surface around them. Other
-low-confidence pixels (untextured, occluded) are filled from their surroundings, and the
+low-confidence pixels (untextured, occluded) are filled from their surroundings, also at
+confidence 0 (sure pixels are at 0.5 and above), and the
 depth is brought to the frames' size guided by the frame's edges.
 """
 
@@ -81,7 +82,10 @@ class ClassicalDepth:
                 del loaded[old]
             unsure = result.unsure | moving
             depth = left_out(_fill(result.depth, unsure), moving)
-            confidence = np.where(moving, 0.0, result.confidence).astype(np.float32)
+            # Published confidence: 0 where depth was filled in or left out, and from 0.5
+            # at the threshold of trust to 1 at twice its margin.
+            margin = np.clip(result.confidence / (2 * CONFIDENT), 0.0, 1.0)
+            confidence = np.where(unsure, 0.0, margin).astype(np.float32)
             self.moving.append(float(moving.mean()))
             size = (src.width, src.height)
             yield DepthFrame(
