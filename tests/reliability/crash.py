@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import subprocess
 import sys
@@ -231,19 +230,3 @@ def resume(settings: Settings, job_id: str) -> Resumed:
     finally:
         workers.shutdown(wait=True)
     return Resumed(services.ledger.get(job_id), report)
-
-
-def published_notes(settings: Settings, job_id: str) -> int:
-    """`job.published` notifications sent for the job, by the notification log."""
-    log = settings.notify_log
-    if log is None or not log.exists():
-        return 0
-    notes = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    return sum(n["job_id"] == job_id and n["event"] == "job.published" for n in notes)
-
-
-def version_folder(store: LocalStore, record: JobRecord) -> dict[str, bytes]:
-    """Every file of the job's version folder, by its path in the folder."""
-    prefix = record.output_prefix
-    assert prefix is not None
-    return {i.key[len(prefix) :]: store.get(i.key).data for i in store.list(prefix)}
