@@ -123,15 +123,12 @@ def bench_faults(plates: int, rate: float, folder: Path) -> dict[str, Any]:
     with moto_server() as upstream:
         direct = S3Store("faults", client=make_client(endpoint_url=upstream, region="us-east-1"))
         direct.client.create_bucket(Bucket="faults")
-        keys = []
-        for n in range(plates):
-            plate = make_plate(folder / f"sh{n:03d}.mov", seconds=1, width=64, height=48, fps="16")
-            keys.append(f"incoming/sq010/{plate.name}")
-            direct.upload(keys[-1], plate, content_type="video/quicktime")
+        keys = _drop_plates(direct, plates, folder)
         before = _snapshot(direct, "incoming/")
         with FaultyS3(upstream, rate=rate, seed=SEED) as faulty:
-            for fault, method, path in FORCED:
-                faulty.force(fault, method=method, path_contains=path)
+            # The suite's worst places first, then faults at `rate` anywhere.
+            for fault, method, where in FORCED:
+                faulty.force(fault, method=method, path_contains=where)
             store = faulty.store("faults")
             services = Services.build(make_settings(folder, store="s3://faults"), store=store)
             runs = {}
@@ -161,6 +158,17 @@ def bench_faults(plates: int, rate: float, folder: Path) -> dict[str, Any]:
         ),
         "other_notifications": sum(n for (_, e), n in notes.items() if e != "job.published"),
     }
+
+
+def _drop_plates(store: S3Store, plates: int, folder: Path) -> list[str]:
+    """Plates of 16 to 28 frames at 64x48 in the drop zone; their keys."""
+    keys = []
+    for n in range(plates):
+        path = folder / f"sh{n:03d}.mov"
+        make_plate(path, seconds=1 + (n % 4) / 4, width=64, height=48, fps="16")
+        keys.append(f"incoming/sq010/{path.name}")
+        store.upload(keys[-1], path, content_type="video/quicktime")
+    return keys
 
 
 def bench_races(plates: int, folder: Path) -> dict[str, Any]:
@@ -208,16 +216,12 @@ def bench_races(plates: int, folder: Path) -> dict[str, Any]:
         threading.Thread(target=deliver, args=(s,)) for s in races._deliveries(instances, events)
     ]
     started = time.perf_counter()
-    for t in threads:
-        t.start()
     try:
+        for t in threads:
+            t.start()
         _wait(lambda: sum(answers.values()) == 3 * len(events) and settled(), 1200)
     finally:
-        stop.set()
-        for t in threads:
-            t.join()
-        for x in instances:
-            x.workers.shutdown(wait=True)
+        _halt(stop, threads, instances)
         receiver.server.shutdown()
     records = list(services.ledger.list())
     manifests = [i.key for i in uploads.list("published/") if i.key.endswith("/manifest.json")]
@@ -238,6 +242,15 @@ def bench_races(plates: int, folder: Path) -> dict[str, Any]:
         "redispatched": [x.redispatched for x in instances],
         "seconds": round(time.perf_counter() - started, 1),
     }
+
+
+def _halt(stop: threading.Event, threads: list[threading.Thread], instances: list[Any]) -> None:
+    """Pollers and deliveries stopped, then each instance's workers drained."""
+    stop.set()
+    for t in threads:
+        t.join()
+    for x in instances:
+        x.workers.shutdown(wait=True)
 
 
 def bench_lost(writes: int) -> dict[str, Any]:
