@@ -9,6 +9,9 @@ larger scale than the tests run them.
   workers, every event delivered three times and every fourth lost (the races suite's
   instances and deliveries): jobs, manifests and job.published per plate.
 * lost answers: conditional updates whose answer is dropped after the write landed.
+* hostile input: the property tests over `POST /events`, the upload API and storage keys
+  (random, deep, huge, unicode and control-character input; the bucket listed after every
+  example), run as the suite runs them: tests and examples passed.
 * memory: a real `serve` process taking a large upload part by part, and a part that runs
   far past the size its upload declared: the server's peak RSS growth (VmHWM).
 
@@ -24,6 +27,7 @@ import json
 import logging
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -270,6 +274,31 @@ def bench_lost(writes: int) -> dict[str, Any]:
         }
 
 
+HOSTILE = [
+    "tests/handlers/test_events_properties.py",
+    "tests/handlers/dashboard/test_upload_properties.py",
+    "tests/storage/test_keys.py",
+]
+
+
+def bench_hostile() -> dict[str, Any]:
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    argv += ["--hypothesis-show-statistics", *HOSTILE]
+    run = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+
+    def total(pattern: str) -> int:
+        return sum(int(n) for n in re.findall(pattern, run.stdout))
+
+    return {
+        "modules": HOSTILE,
+        "tests_passed": total(r"(\d+) passed"),
+        "tests_failed": total(r"(\d+) failed"),
+        "examples_passed": total(r"(\d+) passing examples"),
+        "examples_failed": total(r"(\d+) failing examples"),
+        "exit_status": run.returncode,
+    }
+
+
 def bench_memory(mib: int, folder: Path) -> dict[str, Any]:
     """Peak RSS of `ingest-service serve` on a folder bucket, before and after each upload."""
     port = _free_port()
@@ -362,7 +391,7 @@ def _wait(done: Callable[[], bool], bound_s: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="crash,faults,races,lost,memory")
+    parser.add_argument("--only", default="crash,faults,races,lost,memory,hostile")
     parser.add_argument("--crash-plates", type=int, default=2)
     parser.add_argument("--fault-plates", type=int, default=20)
     parser.add_argument("--fault-rate", type=float, default=0.05)
@@ -381,6 +410,7 @@ def main() -> None:
             "races": lambda: bench_races(args.race_plates, folder / "races"),
             "lost": lambda: bench_lost(args.writes),
             "memory": lambda: bench_memory(args.upload_mib, folder / "memory"),
+            "hostile": bench_hostile,
         }
         for name, scenario in scenarios.items():
             if name in only:
@@ -412,8 +442,8 @@ def _print_table(results: dict[str, Any]) -> None:
         rows.append(
             (
                 "kill -9, then resume",
-                f"{c['resumed_identical']} of {c['cases']} kills resumed to the same files "
-                f"and frames; {c['duplicate_notifications']} repeated job.published",
+                f"{c['resumed_identical']} of {c['cases']} kills resumed to byte-identical "
+                f"outputs; {c['duplicate_notifications']} repeated job.published",
             )
         )
     if "faults" in results:
@@ -444,6 +474,15 @@ def _print_table(results: dict[str, Any]) -> None:
                 "lost answers",
                 f"{w['writes']} updates, {w['answers_lost']} answers lost: counter "
                 f"{w['counter']}, {w['reported_written']} reported written",
+            )
+        )
+    if "hostile" in results:
+        h = results["hostile"]
+        rows.append(
+            (
+                "hostile input",
+                f"{h['tests_passed']} tests passed, {h['tests_failed']} failed; "
+                f"{h['examples_passed']} examples passed, {h['examples_failed']} failed",
             )
         )
     if "memory" in results:

@@ -4,8 +4,6 @@ from its last recorded stage, and what it publishes is what an uninterrupted run
 Each case kills a real worker process (`process`) at one point: between stages, inside
 one, after the manifest, after the job is published but before its notification is
 recorded. See tests/reliability/crash.py for how a point is reached without a test hook.
-Camera and depth are computed anew when their stage runs again: their bytes are not
-compared, the frames' are.
 """
 
 from __future__ import annotations
