@@ -293,8 +293,9 @@ def bench_hostile() -> dict[str, Any]:
         "modules": HOSTILE,
         "tests_passed": total(r"(\d+) passed"),
         "tests_failed": total(r"(\d+) failed"),
-        "examples_passed": total(r"(\d+) passing examples"),
-        "examples_failed": total(r"(\d+) failing examples"),
+        "properties": len(re.findall(r"^\S+::\S+:$", run.stdout, re.MULTILINE)),
+        "examples_passed": total(r"(\d+) passing,"),
+        "examples_failed": total(r"(\d+) failing,"),
         "exit_status": run.returncode,
     }
 
@@ -482,7 +483,8 @@ def _print_table(results: dict[str, Any]) -> None:
             (
                 "hostile input",
                 f"{h['tests_passed']} tests passed, {h['tests_failed']} failed; "
-                f"{h['examples_passed']} examples passed, {h['examples_failed']} failed",
+                f"{h['properties']} properties: {h['examples_passed']} examples passed, "
+                f"{h['examples_failed']} failed",
             )
         )
     if "memory" in results:
