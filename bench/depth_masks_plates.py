@@ -189,4 +189,3 @@ def plates(
         rows.append({"plate": name, **run_clip(clip, max_image_size)})
         print(rows[-1], flush=True)
     return rows
-

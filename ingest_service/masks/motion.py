@@ -31,6 +31,7 @@ WINDOW = 7  # residuals are averaged over a window: texture noise is per pixel, 
 BLUR = 1.0  # pixels; aliasing and sensor noise otherwise read as motion
 THRESHOLD = 0.04  # mean absolute grey difference (0..1) that counts as unexplained ...
 RELATIVE = 2.5  # ... or this many times the frame's median residual, if that is higher
+CORE = 16  # pixels: a blob with no disc this wide inside is a strip along a depth edge
 MIN_AREA = 0.004  # blobs smaller than this share of the frame are dropped
 HIDDEN = 0.3  # a point this much (relative) behind the other view's surface is hidden there
 GEOMETRY = 0.2  # relative disagreement of two frames' depths that counts as unexplained
@@ -127,6 +128,13 @@ def clean(mask: np.ndarray) -> np.ndarray:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     keep = np.zeros(count, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= MIN_AREA * mask.size
+    if CORE:
+        # A blob must have a solid core somewhere: thin strips along depth edges do not.
+        core = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (CORE, CORE))
+        cored = np.unique(labels[cv2.erode(m, core) > 0])
+        solid = np.zeros(count, bool)
+        solid[cored] = True
+        keep &= solid
     return fill_holes(keep[labels])
 
 

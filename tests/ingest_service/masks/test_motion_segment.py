@@ -35,3 +35,12 @@ def test_clean_keeps_a_filled_object_and_drops_speckle() -> None:
     out = clean(mask)
     assert out[32:88, 42:98].all()
     assert out.sum() < 60 * 60 * 1.05
+
+
+def test_a_thin_strip_along_a_depth_edge_is_not_an_object() -> None:
+    mask = np.zeros((270, 480), bool)
+    mask[40:250, 100:110] = True  # 10 px wide, 210 tall: 1.6 % of the frame, no solid core
+    mask[100:160, 300:360] = True  # a box
+    out = clean(mask)
+    assert not out[:, 95:115].any()
+    assert out[102:158, 302:358].all()
