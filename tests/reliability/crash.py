@@ -173,10 +173,12 @@ def write_lock(bucket: Path) -> Iterator[None]:
 def start_worker(settings: Settings, key: str, log: Path) -> subprocess.Popen[bytes]:
     """`ingest-service process KEY` in its own process: claims the plate and runs its job."""
     argv = [sys.executable, "-m", "ingest_service.cli.main", "process", key]
+    # A killed worker leaves its scratch folder behind: keep it beside the test's files.
+    scratch = log.parent / "worker-tmp"
+    scratch.mkdir(exist_ok=True)
+    env = {**worker_env(settings), "TMPDIR": str(scratch)}
     with log.open("ab") as err:
-        return subprocess.Popen(
-            argv, env=worker_env(settings), stdout=subprocess.DEVNULL, stderr=err
-        )
+        return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
 
 
 def kill_at(
