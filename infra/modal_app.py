@@ -22,8 +22,7 @@ runs past its time limit costs one timeout, not one per retry.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
@@ -33,7 +32,7 @@ import modal
 from infra import pins
 from infra.cron import period_s
 from infra.deployment import app_name
-from ingest_service.errors import StageTimeoutError
+from infra.timeouts import timeouts_are_final
 from ingest_service.jobs.states import StageName
 
 if TYPE_CHECKING:
@@ -149,7 +148,7 @@ class ModalStages:
 
     def run(self, spec: StageSpec, ctx: StageContext) -> StageOutput:
         record = ctx.job.model_dump_json()
-        with _timeouts_are_final(spec.name, STAGE_TIMEOUT_S):
+        with timeouts_are_final(spec.name, STAGE_TIMEOUT_S):
             if spec.name in (StageName.PROBE, StageName.FRAMES):
                 media = media_stage.local if self.call == "local" else media_stage.remote
                 output, memory_mib = media(record, spec.name), MEDIA_MEMORY_MIB
@@ -158,21 +157,6 @@ class ModalStages:
                 output, memory_mib = camera(record, spec.name, self.call), CAMERA_MEMORY_MIB
         # Modal bills the memory a function reserves, whatever the stage used of it.
         return replace(output, memory_gib=memory_mib / 1024)
-
-
-@contextmanager
-def _timeouts_are_final(stage: str, limit_s: float) -> Iterator[None]:
-    """A call that ran past its time limit becomes a final, recorded failure: the same work
-    run again would most likely run past it again (and bill for it again)."""
-    try:
-        yield
-    except modal.exception.TimeoutError as exc:
-        raise StageTimeoutError(
-            f"stage {stage} ran past its time limit of {limit_s / 3600:g} h on Modal "
-            f"({type(exc).__name__}); not retried, for a re-run would most likely do the same",
-            stage=stage,
-            limit_s=limit_s,
-        ) from exc
 
 
 class ModalFanout:
@@ -184,7 +168,7 @@ class ModalFanout:
 
     def depth_chunks(self, job_id: str, ranges: list[tuple[int, int]]) -> list[ChunkFits]:
         worker = DepthWorker()
-        with _timeouts_are_final(StageName.DEPTH, GPU_TIMEOUT_S):
+        with timeouts_are_final(StageName.DEPTH, GPU_TIMEOUT_S):
             if self.call == "local":
                 return [worker.predict.local(self.record, start, end) for start, end in ranges]
             starts, ends = zip(*ranges, strict=True)
@@ -192,7 +176,7 @@ class ModalFanout:
 
     def mask_chunks(self, job_id: str, chunks: list[tuple[int, int, int]]) -> list[ChunkTracks]:
         worker = MaskWorker()
-        with _timeouts_are_final(StageName.MASKS, GPU_TIMEOUT_S):
+        with timeouts_are_final(StageName.MASKS, GPU_TIMEOUT_S):
             if self.call == "local":
                 return [worker.track.local(self.record, *chunk) for chunk in chunks]
             starts, ends, firsts = zip(*chunks, strict=True)
