@@ -81,7 +81,7 @@ def classical(frames: int, width: int, height: int) -> list[dict[str, Any]]:
         scene = Scene(mover=True)
         depths, truths, ious = [], [], []
         for i in range(frames):
-            _, z, moving = scene.render_all(cams[i], focal, width, height, i)
+            _, z, moving = scene.render(cams[i], focal, width, height, i)
             key = f"{record.output_prefix}depth/depth.{i + 1:04d}.exr"
             depths.append(read_depth_exr(services.store.get(key).data, work))
             truths.append(z)

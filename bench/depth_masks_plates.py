@@ -74,7 +74,7 @@ def render_clip(name: str, width: int, height: int, count: int, cache: Path) -> 
         bgr, depth, moving = list(data["bgr"]), list(data["depth"]), list(data["moving"])
     else:
         scene = Scene(mover=spec.mover, frames=spec.frames)
-        rendered = [scene.render_all(c, f, width, height, first + i) for i, c in enumerate(cams)]
+        rendered = [scene.render(c, f, width, height, first + i) for i, c in enumerate(cams)]
         bgr = [cv2.cvtColor(r[0], cv2.COLOR_RGB2BGR) for r in rendered]
         depth = [r[1].astype(np.float32) for r in rendered]
         moving = [r[2] for r in rendered]

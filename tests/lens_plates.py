@@ -65,8 +65,8 @@ def lens_job(
     store = LocalStore(folder / "bucket")
     files, depths, plate_depths, moving = [], [], [], []
     for i, c2w in enumerate(cams):
-        plate, plate_depth, mask = scene.render_all(c2w, F, W, H, i, k1=lens.k1, k2=lens.k2)
-        depth = scene.render_with_depth(c2w, F, W, H, i)[1]
+        plate, plate_depth, mask = scene.render(c2w, F, W, H, i, k1=lens.k1, k2=lens.k2)
+        depth = scene.render(c2w, F, W, H, i).depth
         plate_depths.append(plate_depth)
         ok, png = cv2.imencode(".png", plate[..., ::-1])
         assert ok

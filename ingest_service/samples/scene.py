@@ -81,6 +81,12 @@ def _camera_rays(f: float, width: int, height: int, k1: float, k2: float) -> np.
     return rays
 
 
+class Rendered(NamedTuple):
+    image: np.ndarray  # RGB uint8
+    depth: np.ndarray  # true z-depth (distance along the camera's +Z axis); inf where empty
+    moving: np.ndarray  # bool: pixels on a box that moves on its own
+
+
 @dataclass(frozen=True)
 class Box:
     lo: np.ndarray
@@ -144,38 +150,9 @@ class Scene:
         *,
         k1: float = 0.0,
         k2: float = 0.0,
-    ) -> np.ndarray:
-        """RGB uint8 image seen by the camera (OpenCV axes, principal point centred),
-        through a lens with radial distortion k1, k2 (none by default)."""
-        return self.render_all(world_from_camera, f, width, height, frame, k1=k1, k2=k2)[0]
-
-    def render_with_depth(
-        self,
-        world_from_camera: np.ndarray,
-        f: float,
-        width: int,
-        height: int,
-        frame: int = 0,
-        *,
-        k1: float = 0.0,
-        k2: float = 0.0,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The image and its true z-depth (distance along the camera's +Z axis)."""
-        image, depth, _ = self.render_all(world_from_camera, f, width, height, frame, k1=k1, k2=k2)
-        return image, depth
-
-    def render_all(
-        self,
-        world_from_camera: np.ndarray,
-        f: float,
-        width: int,
-        height: int,
-        frame: int = 0,
-        *,
-        k1: float = 0.0,
-        k2: float = 0.0,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Image, true z-depth, and where the moving boxes are (bool) at `frame`."""
+    ) -> Rendered:
+        """What the camera sees at `frame` (OpenCV axes, principal point centred), through a
+        lens with radial distortion k1, k2 (none by default)."""
         dirs = _camera_rays(f, width, height, k1, k2) @ world_from_camera[:3, :3].T
         origin = world_from_camera[:3, 3]
         best = np.full((height, width), np.inf)
@@ -207,7 +184,7 @@ class Scene:
                 best[hit] = t_near[hit]
                 moving[hit] = index >= len(self.boxes)
         # Rays are (x, y, 1) in camera space, so the ray parameter is the z-depth.
-        return image, best, moving
+        return Rendered(image, best, moving)
 
 
 def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -324,7 +301,8 @@ def render_plate(
     )
     assert encoder.stdin is not None
     for frame, c2w in enumerate(cameras):
-        encoder.stdin.write(scene.render(c2w, f, width, height, frame, k1=k1, k2=k2).tobytes())
+        image = scene.render(c2w, f, width, height, frame, k1=k1, k2=k2).image
+        encoder.stdin.write(image.tobytes())
     encoder.stdin.close()
     if encoder.wait(timeout=600) != 0:
         raise RuntimeError("ffmpeg could not encode the synthetic plate")

@@ -205,7 +205,7 @@ def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
     width, height, focal = 320, 180, 250.0
     plate = tmp_path / "dolly.mp4"
     cams = render_plate(plate, "dolly", frames=24, width=width, height=height, f=focal)
-    truth = [Scene().render_with_depth(c, focal, width, height)[1] for c in cams]
+    truth = [Scene().render(c, focal, width, height).depth for c in cams]
 
     def predict(self: DepthAnything, frames: list) -> np.ndarray:  # type: ignore[type-arg]
         # Frames are told apart by content: find each one's index among the truths.
@@ -217,7 +217,8 @@ def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
             out.append((2.0 + 0.1 * i) / truth[i] + 0.01 * i)
         return np.stack(out).astype(np.float32)
 
-    rendered = [Scene().render(c, focal, width, height)[::8, ::8, 1].astype(float) for c in cams]
+    images = [Scene().render(c, focal, width, height).image for c in cams]
+    rendered = [image[::8, ::8, 1].astype(float) for image in images]
     monkeypatch.setattr(DepthAnything, "predict", predict)
     _settings_env(
         monkeypatch,

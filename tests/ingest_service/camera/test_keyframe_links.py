@@ -26,7 +26,7 @@ def test_a_camera_that_comes_back_is_linked_to_where_it_was(tmp_path: Path) -> N
     names = []
     for name, c2w in views.items():
         names.append(f"{name}.png")
-        cv2.imwrite(str(tmp_path / names[-1]), scene.render(c2w, F, W, H)[..., ::-1])
+        cv2.imwrite(str(tmp_path / names[-1]), scene.render(c2w, F, W, H).image[..., ::-1])
     features = describe(tmp_path, names, [0, 1, 2])
     links = link(features, [(0, 1), (0, 2)], max_error=1.5)
     assert [(found.first, found.second) for found in links] == [(0, 2)]

@@ -26,7 +26,7 @@ def soft(image: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def pinhole() -> np.ndarray:
-    return Scene().render(CAMERA, F, W, H)
+    return Scene().render(CAMERA, F, W, H).image
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -42,7 +42,8 @@ def test_a_lens_without_distortion_leaves_images_alone(pinhole: np.ndarray) -> N
 
 
 def test_undistorting_a_plate_gives_the_pinhole_image(pinhole: np.ndarray) -> None:
-    plate = soft(Scene().render(CAMERA, F, W, H, k1=BARREL.k1, k2=BARREL.k2))  # through the lens
+    # Through the lens:
+    plate = soft(Scene().render(CAMERA, F, W, H, k1=BARREL.k1, k2=BARREL.k2).image)
     plate_lens = PlateLens(BARREL, W, H)
     assert plate_lens.geometry == "undistorted"
     seen = plate_lens.to_pinhole(plate).astype(np.float32)
@@ -59,8 +60,8 @@ def test_undistorting_a_plate_gives_the_pinhole_image(pinhole: np.ndarray) -> No
 def test_a_pinhole_mask_put_back_on_the_plate_lines_up_with_it() -> None:
     strong = Lens(F, F, W / 2, H / 2, k1=-0.3, k2=0.08)
     scene = Scene(mover="close", frames=24)  # a large box entering from the frame's edge
-    _, _, mask = scene.render_all(CAMERA, F, W, H, 4)
-    _, _, truth = scene.render_all(CAMERA, F, W, H, 4, k1=strong.k1, k2=strong.k2)
+    _, _, mask = scene.render(CAMERA, F, W, H, 4)
+    _, _, truth = scene.render(CAMERA, F, W, H, 4, k1=strong.k1, k2=strong.k2)
     on_plate = PlateLens(strong, W, H).to_plate(mask.astype(np.uint8) * 255)
     assert set(np.unique(on_plate)) == {0, 255}  # nearest neighbour: still a hard matte
     # Barrel distortion: the plate's margins see past the pinhole frame; compare inside.

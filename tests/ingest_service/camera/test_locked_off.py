@@ -18,7 +18,7 @@ W, H, F = 320, 180, 250.0
 @pytest.fixture(scope="module")
 def static_frames(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     folder = tmp_path_factory.mktemp("static")
-    image = Scene().render(motion("static", 1)[0], F, W, H)[..., ::-1]
+    image = Scene().render(motion("static", 1)[0], F, W, H).image[..., ::-1]
     names = [f"frame.{i:04d}.png" for i in range(1, 5)]
     for name in names:
         cv2.imwrite(str(folder / name), image)

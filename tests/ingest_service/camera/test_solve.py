@@ -20,7 +20,7 @@ def test_a_plate_with_a_cut_falls_back_to_features_and_says_why(tmp_path: Path) 
     names = []
     for i, c2w in enumerate(cameras):
         names.append(f"frame.{i + 1:04d}.png")
-        cv2.imwrite(str(tmp_path / names[-1]), scene.render(c2w, F, W, H)[..., ::-1])
+        cv2.imwrite(str(tmp_path / names[-1]), scene.render(c2w, F, W, H).image[..., ::-1])
     outcome = solve(
         tmp_path,
         names,

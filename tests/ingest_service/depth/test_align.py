@@ -96,14 +96,14 @@ def test_aligned_prediction_matches_a_rendered_depth() -> None:
     scene, cams = Scene(), motion("dolly", 5)
     f, w, h = 200.0, 160, 90
     k = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]])
-    _, truth = scene.render_with_depth(cams[2], f, w, h)
+    truth = scene.render(cams[2], f, w, h).depth
     predicted = (1.0 / truth - 0.02) / 5.0
     # Scene points as a solve would have them: surface points seen from other cameras,
     # some of them hidden from this one.
     rng = np.random.default_rng(3)
     clouds = []
     for c2w in (cams[0], cams[4]):
-        _, z_other = scene.render_with_depth(c2w, f, w, h)
+        z_other = scene.render(c2w, f, w, h).depth
         px, py = rng.integers(0, w, 400), rng.integers(0, h, 400)
         rays = np.stack([(px + 0.5 - w / 2) / f, (py + 0.5 - h / 2) / f, np.ones(400)], 1)
         clouds.append((rays * z_other[py, px][:, None]) @ c2w[:3, :3].T + c2w[:3, 3])

@@ -19,7 +19,7 @@ W, H, F = 240, 135, 190.0
 def _clip(frames: int, first: int) -> tuple[Any, list[np.ndarray], list[np.ndarray]]:
     """A dolly past the rising box, rendered in memory, as the depth backend reads it."""
     scene, cams = Scene(mover=True), motion("dolly", 48)[first : first + frames]
-    rendered = [scene.render_all(c, F, W, H, first + i) for i, c in enumerate(cams)]
+    rendered = [scene.render(c, F, W, H, first + i) for i, c in enumerate(cams)]
     k = np.array([[F, 0, W / 2], [0, F, H / 2], [0, 0, 1.0]])
     rng = np.random.default_rng(0)
     z, m = rendered[0][1], rendered[0][2]

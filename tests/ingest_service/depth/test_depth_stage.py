@@ -32,7 +32,7 @@ def test_plane_sweep_on_true_cameras() -> None:
     k = np.array([[F, 0, W / 2], [0, F, H / 2], [0, 0, 1.0]])
     views, depths = [], []
     for i in (8, 10, 12):
-        image, z = scene.render_with_depth(cams[i], F, W, H)
+        image, z, _ = scene.render(cams[i], F, W, H)
         views.append(View(image.mean(axis=2).astype(np.float32) / 255, k, cams[i]))
         depths.append(z)
     depth, confidence = plane_sweep(views[1], [views[0], views[2]], near=1.0, far=20.0)
@@ -62,7 +62,7 @@ def test_depth_stage_publishes_z_depth_consistent_with_the_camera(tmp_path: Path
         data = services.store.get(f"{prefix}depth/depth.{i + 1:04d}.exr").data
         depth = read_depth_exr(data, tmp_path)
         assert depth.shape == (H, W)
-        scores.append(_absrel_delta(depth, scene.render_with_depth(cams[i], F, W, H)[1]))
+        scores.append(_absrel_delta(depth, scene.render(cams[i], F, W, H).depth))
     assert np.mean([s[0] for s in scores]) < 0.1
     assert np.mean([s[1] for s in scores]) > 0.85
     # Depth is in the camera's units: the same scale as the published camera path.

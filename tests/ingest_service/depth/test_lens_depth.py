@@ -99,7 +99,7 @@ def test_a_distorted_plate_through_the_whole_chain(tmp_path: Path) -> None:
         depth = read_depth_exr(
             services.store.get(f"{prefix}depth/depth.{i + 1:04d}.exr").data, tmp_path
         )
-        truth = scene.render_with_depth(cams[i], F, W, H)[1]
+        truth = scene.render(cams[i], F, W, H).depth
         ratio = depth / truth
         ratio /= np.median(ratio)  # the solve's scale is its own
         scores.append(float(np.mean(np.abs(ratio - 1))))

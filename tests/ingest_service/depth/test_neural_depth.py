@@ -58,7 +58,7 @@ def test_affine_distorted_truth_comes_back_metric_and_steady(
     solve's units and the frame-to-frame scale jitter is gone."""
     plate, cams = dolly
     scene = Scene()
-    truth = [scene.render_with_depth(c, F, W, H)[1] for c in cams]
+    truth = [scene.render(c, F, W, H).depth for c in cams]
     rng = np.random.default_rng(5)
     distort = [(rng.uniform(0.5, 2.0), rng.uniform(0.0, 0.05)) for _ in cams]
     calls = iter(range(len(cams)))

@@ -26,7 +26,7 @@ def test_true_depth_and_cameras_explain_everything_but_the_mover() -> None:
     scene, cams = Scene(mover=True), motion("dolly", 16)
     views, truth = [], []
     for i, c2w in enumerate(cams):
-        image, depth, moving = scene.render_all(c2w, F, W, H, i)
+        image, depth, moving = scene.render(c2w, F, W, H, i)
         views.append(MotionView(gray(image[..., ::-1]), depth.astype(np.float32), K, c2w))
         truth.append(moving)
     raws = [
@@ -42,7 +42,7 @@ def test_a_static_scene_has_no_moving_pixels() -> None:
     scene, cams = Scene(), motion("orbit", 48)
     views = {}
     for i in (24 - STEP, 24, 24 + STEP):
-        image, depth, _ = scene.render_all(cams[i], F, W, H, i)
+        image, depth, _ = scene.render(cams[i], F, W, H, i)
         views[i] = MotionView(gray(image[..., ::-1]), depth.astype(np.float32), K, cams[i])
     mask = clean(raw_motion(views[24], [views[24 - STEP], views[24 + STEP]]))
     assert mask.mean() < 0.01
@@ -75,7 +75,7 @@ def test_masks_stage_finds_the_moving_box_through_solve_and_depth(tmp_path: Path
         data = services.store.get(f"{record.output_prefix}masks/moving/mask.{i + 1:04d}.png").data
         mask = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
-        scores.append(iou(mask == 255, scene.render_all(cams[i], F, W, H, i)[2]))
+        scores.append(iou(mask == 255, scene.render(cams[i], F, W, H, i).moving))
     assert np.mean(scores) > 0.6, [round(s, 2) for s in scores]
 
 
@@ -87,7 +87,7 @@ def test_pixels_the_plate_did_not_cover_are_never_motion() -> None:
     seen[:, :48] = False  # a bare band, clear of the residual window
 
     def view(i: int, covered: np.ndarray | None) -> MotionView:
-        image, depth, _ = scene.render_all(cams[i], F, W, H, i)
+        image, depth, _ = scene.render(cams[i], F, W, H, i)
         g = gray(image[..., ::-1])
         g[:, :40] = 0.0
         return MotionView(g, depth.astype(np.float32), K, cams[i], covered)

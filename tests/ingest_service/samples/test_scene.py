@@ -43,13 +43,13 @@ def _forward(c2w: np.ndarray) -> np.ndarray:
 
 def test_no_distortion_is_the_pinhole_render(scene: Scene) -> None:
     c2w = motion("handheld", 8)[5]
-    plain = scene.render_all(c2w, F, W, H, 5)
-    zero = scene.render_all(c2w, F, W, H, 5, k1=0.0, k2=0.0)
+    plain = scene.render(c2w, F, W, H, 5)
+    zero = scene.render(c2w, F, W, H, 5, k1=0.0, k2=0.0)
     for a, b in zip(plain, zero, strict=True):
         assert np.array_equal(a, b)
     # A level camera 1.6 m up sees the floor at depth 1.6 / y for normalised image row y.
     level = look_at(np.array([0.0, 1.6, 1.0]), np.array([0.0, 1.6, 14.0]))
-    _, depth = scene.render_with_depth(level, F, W, H)
+    _, depth, _ = scene.render(level, F, W, H)
     y = (np.arange(H) + 0.5 - H / 2) / F
     bottom_row = depth[-1, W // 2 - 5 : W // 2 + 5]
     np.testing.assert_allclose(bottom_row, 1.6 / y[-1], rtol=1e-9)
@@ -59,7 +59,7 @@ def test_distorted_pixels_see_along_the_lens_rays(scene: Scene) -> None:
     # Looking steeply down at the floor: every pixel sees the floor plane y = 0.
     eye = np.array([0.0, 1.6, 0.0])
     c2w = look_at(eye, np.array([0.0, 0.0, 0.9]))
-    _, depth = scene.render_with_depth(c2w, F, W, H, k1=K1, k2=K2)
+    _, depth, _ = scene.render(c2w, F, W, H, k1=K1, k2=K2)
     pixels = _pixels()
 
     def floor_height(rays: np.ndarray) -> np.ndarray:
@@ -80,14 +80,14 @@ def test_distorted_pixels_see_along_the_lens_rays(scene: Scene) -> None:
 
 def test_distorted_render_is_the_pinhole_render_remapped(scene: Scene) -> None:
     c2w = motion("handheld", 8)[4]
-    distorted = scene.render(c2w, F, W, H, k1=K1, k2=K2).astype(float)
+    distorted = scene.render(c2w, F, W, H, k1=K1, k2=K2).image.astype(float)
     # Undistorted render at 4x, so its texture is resolved finely enough to resample.
-    fine = scene.render(c2w, 4 * F, 4 * W, 4 * H)
+    fine = scene.render(c2w, 4 * F, 4 * W, 4 * H).image
     source = LENS.undistort_pixels(_pixels())
     # cv2.remap indexes pixel centres at integers: COLMAP's x at 1x is 4x - 0.5 at 4x.
     map_x, map_y = (4 * source - 0.5).astype(np.float32).transpose(2, 0, 1)
     remapped = cv2.remap(fine, map_x, map_y, cv2.INTER_LINEAR).astype(float)
-    pinhole = scene.render(c2w, F, W, H).astype(float)
+    pinhole = scene.render(c2w, F, W, H).image.astype(float)
     inside = (source[..., 0] > 4) & (source[..., 0] < W - 4)
     inside &= (source[..., 1] > 4) & (source[..., 1] < H - 4)
     assert inside.mean() > 0.6
@@ -142,7 +142,7 @@ def test_close_mover_crosses_the_frame_large_and_near() -> None:
     cams = motion(spec.motion, spec.frames)
     coverage, columns = [], []
     for frame in range(0, spec.frames, 4):
-        _, depth, mask = scene.render_all(cams[frame], spec.focal(W), W, H, frame)
+        _, depth, mask = scene.render(cams[frame], spec.focal(W), W, H, frame)
         coverage.append(mask.mean())
         if mask.any():
             columns.append(np.nonzero(mask)[1].mean())
@@ -176,7 +176,7 @@ def test_plate_table_and_render_plate_spec(tmp_path: Path) -> None:
     video.release()
     assert len(decoded) == 3
     # Compared in luma: 4:2:0 chroma cannot hold the texture's per-pixel colour at 160x90.
-    truth = Scene(frames=3).render(cameras[1], lens.fx, W, H, 1, k1=lens.k1, k2=lens.k2)
+    truth = Scene(frames=3).render(cameras[1], lens.fx, W, H, 1, k1=lens.k1, k2=lens.k2).image
     truth_luma = cv2.cvtColor(truth, cv2.COLOR_RGB2GRAY).astype(float)
     assert np.abs(decoded[1] - truth_luma).mean() < 8
     assert np.abs(decoded[0] - truth_luma).mean() > 20  # the camera moved between frames
