@@ -15,21 +15,23 @@ from typing import Any
 import numpy as np
 
 from ingest_service.models.runtime import (
+    Normalise,
     Runtime,
     loaded_once,
-    normalised,
+    model_input,
     preprocessor_config,
     pretrained,
     require_torch,
 )
+
+IMAGENET = Normalise(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
 
 
 @dataclass(frozen=True)
 class Preprocess:
     size: int = 518  # the short side the model was trained at
     multiple: int = 14  # the ViT patch size
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    normalise: Normalise = IMAGENET
 
     @classmethod
     def read(cls, folder: Path) -> Preprocess:
@@ -38,8 +40,7 @@ class Preprocess:
         return cls(
             size=int(min(size.get("height", 518), size.get("width", 518))),
             multiple=int(raw.get("ensure_multiple_of", 14)),
-            mean=tuple(raw.get("image_mean", cls.mean)),
-            std=tuple(raw.get("image_std", cls.std)),
+            normalise=IMAGENET.with_config(raw),
         )
 
     def input_size(self, height: int, width: int) -> tuple[int, int]:
@@ -53,24 +54,21 @@ class Preprocess:
         return rounded(height * scale), rounded(width * scale)
 
 
+@dataclass(eq=False)
 class DepthAnything:
     """A loaded model; `predict` maps RGB frames to relative inverse depth."""
 
-    def __init__(self, model: Any, runtime: Runtime, preprocess: Preprocess, metric: bool):
-        self.model = model
-        self.runtime = runtime
-        self.preprocess = preprocess
-        # Metric checkpoints predict depth, relative ones inverse depth; callers get
-        # inverse depth either way, so alignment is the same for both.
-        self.metric = metric
+    model: Any
+    runtime: Runtime
+    preprocess: Preprocess
+    # Metric checkpoints predict depth, relative ones inverse depth; callers get
+    # inverse depth either way, so alignment is the same for both.
+    metric: bool
 
     @classmethod
     def load(cls, folder: Path, runtime: Runtime) -> DepthAnything:
         def build() -> DepthAnything:
-            require_torch()
-            from transformers import DepthAnythingForDepthEstimation
-
-            model = pretrained(DepthAnythingForDepthEstimation, folder, runtime)
+            model = pretrained("DepthAnythingForDepthEstimation", folder, runtime)
             metric = getattr(model.config, "depth_estimation_type", "relative") == "metric"
             return cls(model, runtime, Preprocess.read(folder), metric)
 
@@ -83,14 +81,12 @@ class DepthAnything:
         height, width = frames[0].shape[:2]
         h, w = self.preprocess.input_size(height, width)
         with torch.inference_mode():
-            batch = torch.from_numpy(np.stack(frames)).to(self.runtime.device)
-            x = normalised(
-                batch.permute(0, 3, 1, 2).float() / 255.0,
+            x = model_input(
+                np.stack(frames),
                 (h, w),
                 mode="bicubic",
-                mean=self.preprocess.mean,
-                std=self.preprocess.std,
-                dtype=self.runtime.dtype,
+                normalise=self.preprocess.normalise,
+                runtime=self.runtime,
             )
             predicted = self.model(pixel_values=x).predicted_depth.float()
             if self.metric:

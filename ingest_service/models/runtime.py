@@ -14,6 +14,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeVar
 
+import numpy as np
+
 from ingest_service.errors import ModelUnavailableError
 
 T = TypeVar("T")
@@ -51,31 +53,50 @@ def pick_runtime(preference: Literal["auto", "cpu", "cuda"], *, half: str = "flo
     return Runtime("cpu", "float32", "cpu")
 
 
-def pretrained(model_class: Any, folder: Path, runtime: Runtime) -> Any:
-    """A snapshot's weights from `folder` (never the hub), on the runtime's device, in
-    its dtype, ready for inference."""
+def pretrained(class_name: str, folder: Path, runtime: Runtime) -> Any:
+    """A snapshot's weights from `folder` (never the hub) into transformers' `class_name`,
+    on the runtime's device, in its dtype, ready for inference."""
+    require_torch()
+    import transformers
+
+    model_class = getattr(transformers, class_name)
     model = model_class.from_pretrained(folder, dtype=runtime.dtype, local_files_only=True)
     return model.to(runtime.device).eval()
 
 
-def normalised(
-    pixels: Any,
+@dataclass(frozen=True)
+class Normalise:
+    """Per-channel mean and std of RGB in [0, 1], as a checkpoint was trained with."""
+
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def with_config(self, raw: dict[str, Any]) -> Normalise:
+        """A snapshot's own values (its preprocessor_config.json) where it gives them."""
+        return Normalise(
+            tuple(raw.get("image_mean", self.mean)), tuple(raw.get("image_std", self.std))
+        )
+
+
+def model_input(
+    frames: np.ndarray,
     size: tuple[int, int],
     *,
     mode: str,
-    mean: tuple[float, float, float],
-    std: tuple[float, float, float],
-    dtype: Any,
+    normalise: Normalise,
+    runtime: Runtime,
 ) -> Any:
-    """(N, 3, h, w) float pixels in [0, 1] resized to `size` and normalised, on their own
-    device: what a model's image processor does on the CPU, without torchvision."""
+    """(N, 3, *size) model input from (N, h, w, 3) uint8 RGB frames, resized and normalised
+    on the runtime's device: what a model's image processor does on the CPU, without
+    torchvision, and without holding a GPU batch up on per-image CPU work."""
     torch = require_torch()
+    pixels = torch.from_numpy(frames).to(runtime.device).permute(0, 3, 1, 2).float() / 255.0
     resized = torch.nn.functional.interpolate(
         pixels, size=size, mode=mode, align_corners=False, antialias=True
     )
-    mean_t = torch.tensor(mean, device=pixels.device).view(1, 3, 1, 1)
-    std_t = torch.tensor(std, device=pixels.device).view(1, 3, 1, 1)
-    return ((resized - mean_t) / std_t).to(dtype)
+    mean = torch.tensor(normalise.mean, device=pixels.device).view(1, 3, 1, 1)
+    std = torch.tensor(normalise.std, device=pixels.device).view(1, 3, 1, 1)
+    return ((resized - mean) / std).to(runtime.dtype)
 
 
 def preprocessor_config(folder: Path) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from ingest_service.models.runtime import (
+    Normalise,
     Runtime,
     loaded_once,
-    normalised,
+    model_input,
     preprocessor_config,
     pretrained,
     require_torch,
@@ -30,17 +31,6 @@ class Instance:
     object_id: int  # the session's id; callers map it to a plate-wide one
     score: float
     mask: np.ndarray  # bool, frame height x width
-
-
-@dataclass(frozen=True)
-class Normalise:
-    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-
-    @classmethod
-    def read(cls, folder: Path) -> Normalise:
-        raw = preprocessor_config(folder)
-        return cls(tuple(raw.get("image_mean", cls.mean)), tuple(raw.get("image_std", cls.std)))
 
 
 class Sam3Session:
@@ -56,23 +46,27 @@ class Sam3Session:
         return self.owner.track(self, rgb)
 
 
+@dataclass(eq=False)
 class Sam3Video:
-    def __init__(self, model: Any, tokenizer: Any, runtime: Runtime, normalise: Normalise):
-        self.model = model
-        self.tokenizer = tokenizer
-        self.runtime = runtime
-        self.normalise = normalise
-        self.image_size = int(model.config.image_size)
+    model: Any
+    tokenizer: Any
+    runtime: Runtime
+    normalise: Normalise
+
+    @property
+    def image_size(self) -> int:
+        return int(self.model.config.image_size)
 
     @classmethod
     def load(cls, folder: Path, runtime: Runtime) -> Sam3Video:
         def build() -> Sam3Video:
-            require_torch()
-            from transformers import AutoTokenizer, Sam3VideoModel
+            model = pretrained("Sam3VideoModel", folder, runtime)
+            from transformers import AutoTokenizer  # importable: `pretrained` checked
 
-            model = pretrained(Sam3VideoModel, folder, runtime)
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            return cls(model, tokenizer, runtime, Normalise.read(folder))
+            return cls(
+                model, tokenizer, runtime, Normalise().with_config(preprocessor_config(folder))
+            )
 
         return loaded_once(("sam3-video", str(folder), runtime), build)
 
@@ -110,14 +104,12 @@ class Sam3Video:
         torch = require_torch()
         size, session = self.image_size, run.session
         with torch.inference_mode():
-            pixels = torch.from_numpy(rgb).to(self.runtime.device).permute(2, 0, 1)
-            x = normalised(
-                pixels.float()[None] / 255.0,
+            x = model_input(
+                rgb[None],
                 (size, size),
                 mode="bilinear",
-                mean=self.normalise.mean,
-                std=self.normalise.std,
-                dtype=self.runtime.dtype,
+                normalise=self.normalise,
+                runtime=self.runtime,
             )[0]
             out = self.model(inference_session=session, frame=x)
             hidden = set(out.removed_obj_ids or ()) | set(out.suppressed_obj_ids or ())
