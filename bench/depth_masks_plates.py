@@ -31,8 +31,16 @@ import numpy as np
 
 from ingest_service.samples.scene import PLATES, Scene, motion
 
-# First frame of each plate's clip: the moving box is in view, then leaves it.
-CLIPS = {"dolly": 46, "orbit": 42, "handheld": 36, "long_lens": 28, "close_mover": 68}
+# First frame of each plate's clip: the moving object is in view, then leaves it.
+CLIPS = {
+    "dolly": 46,
+    "orbit": 42,
+    "handheld": 36,
+    "long_lens": 28,
+    "close_mover": 68,
+    "bouncing_ball": 34,
+    "turning_box": 36,
+}
 COLUMNS = [
     "plate",
     "absrel",

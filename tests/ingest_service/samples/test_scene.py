@@ -180,3 +180,70 @@ def test_plate_table_and_render_plate_spec(tmp_path: Path) -> None:
     truth_luma = cv2.cvtColor(truth, cv2.COLOR_RGB2GRAY).astype(float)
     assert np.abs(decoded[1] - truth_luma).mean() < 8
     assert np.abs(decoded[0] - truth_luma).mean() > 20  # the camera moved between frames
+
+
+def _world_points(depth: np.ndarray, mask: np.ndarray, c2w: np.ndarray, f: float) -> np.ndarray:
+    """Back-projected world points of the masked pixels (pinhole, centred)."""
+    v, u = np.nonzero(mask)
+    z = depth[v, u]
+    h, w = mask.shape
+    cam = np.stack([(u + 0.5 - w / 2) / f * z, (v + 0.5 - h / 2) / f * z, z], -1)
+    out: np.ndarray = cam @ c2w[:3, :3].T + c2w[:3, 3]
+    return out
+
+
+def test_ball_bounces_on_the_floor_and_leaves_the_frame() -> None:
+    spec = PLATES["bouncing_ball"]
+    scene = Scene(mover=spec.mover, frames=spec.frames)
+    (ball,) = scene.movers
+    cams = motion(spec.motion, spec.frames)
+    f = spec.focal(W)
+    radius = float(np.min(ball.box.hi - ball.box.lo)) / 2
+    # On the floor at the start of each hop, 1 m up (its lowest point) half a hop later.
+    for frame, lowest in ((22, 0.0), (33, 1.0)):
+        _, depth, mask = scene.render(cams[frame], f, W, H, frame)
+        points = _world_points(depth, mask, cams[frame], f)
+        centre = (ball.box.lo + ball.box.hi) / 2 + ball.offset(frame)
+        # Every pixel it covers lies on the ball's surface, not its box's.
+        distance = np.linalg.norm(points - centre, axis=1)
+        np.testing.assert_allclose(distance, radius, rtol=1e-6)
+        assert points[:, 1].min() == pytest.approx(lowest, abs=0.08)
+        assert centre[1] - radius == pytest.approx(lowest, abs=1e-9)
+    coverage = [scene.render(cams[i], f, W, H, i).moving.mean() for i in (10, 40, 60)]
+    assert coverage[0] > 0.01 and coverage[1] > 0.01 and coverage[2] == 0
+
+
+def test_turning_box_slides_and_turns_with_its_texture() -> None:
+    spec = PLATES["turning_box"]
+    scene = Scene(mover=spec.mover, frames=spec.frames)
+    (box,) = scene.movers
+    cams = motion(spec.motion, spec.frames)
+    f = spec.focal(W)
+    half = (box.box.hi - box.box.lo) / 2
+
+    def at_rest(points: np.ndarray, frame: int, degrees_per_frame: float) -> np.ndarray:
+        """Points with the slide and a turn about the vertical undone, about the centre."""
+        angle = np.radians(degrees_per_frame) * frame
+        c, s = np.cos(angle), np.sin(angle)
+        local = points - ((box.box.lo + box.box.hi) / 2 + box.velocity * frame)
+        x, z = c * local[:, 0] - s * local[:, 2], s * local[:, 0] + c * local[:, 2]
+        return np.stack([x, local[:, 1], z], -1)
+
+    seen = {}
+    for frame in (6, 24):
+        image, depth, mask = scene.render(cams[frame], f, W, H, frame)
+        points = _world_points(depth, mask, cams[frame], f)
+        # Turned back 3 degrees a frame, the points lie on the box as it stood at frame 0,
+        # on its surface; not turned back, they do not fit it.
+        local = at_rest(points, frame, 3.0)
+        assert np.all(np.abs(local) <= half + 1e-6)
+        assert np.abs(np.abs(local) / half).max(axis=1).min() > 1 - 1e-6
+        assert np.any(np.abs(at_rest(points, frame, 0.0)) > half + 0.05)
+        seen[frame] = (local, image[mask])
+    # The same surface point has the same colour at both frames: the texture turns along.
+    (a, colour_a), (b, colour_b) = seen[6], seen[24]
+    nearest = np.argmin(np.linalg.norm(a[:, None] - b[None], axis=2), axis=1)
+    close = np.linalg.norm(a - b[nearest], axis=1) < 0.005
+    assert close.sum() > 20
+    diff = np.abs(colour_a[close].astype(int) - colour_b[nearest[close]])
+    assert np.median(diff) < 12
