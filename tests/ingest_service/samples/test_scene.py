@@ -14,6 +14,7 @@ from ingest_service.camera.lens import Lens
 from ingest_service.samples.scene import (
     MOTIONS,
     PLATES,
+    Mover,
     Scene,
     look_at,
     motion,
@@ -192,12 +193,16 @@ def _world_points(depth: np.ndarray, mask: np.ndarray, c2w: np.ndarray, f: float
     return out
 
 
-def test_ball_bounces_on_the_floor_and_leaves_the_frame() -> None:
-    spec = PLATES["bouncing_ball"]
+def _plate_mover(name: str) -> tuple[Scene, Mover, list[np.ndarray], float]:
+    """A plate's scene, its one mover, its cameras and its focal length at W."""
+    spec = PLATES[name]
     scene = Scene(mover=spec.mover, frames=spec.frames)
-    (ball,) = scene.movers
-    cams = motion(spec.motion, spec.frames)
-    f = spec.focal(W)
+    (mover,) = scene.movers
+    return scene, mover, motion(spec.motion, spec.frames), spec.focal(W)
+
+
+def test_ball_bounces_on_the_floor_and_leaves_the_frame() -> None:
+    scene, ball, cams, f = _plate_mover("bouncing_ball")
     radius = float(np.min(ball.box.hi - ball.box.lo)) / 2
     # On the floor at the start of each hop, 1 m up (its lowest point) half a hop later.
     for frame, lowest in ((22, 0.0), (33, 1.0)):
@@ -214,11 +219,7 @@ def test_ball_bounces_on_the_floor_and_leaves_the_frame() -> None:
 
 
 def test_turning_box_slides_and_turns_with_its_texture() -> None:
-    spec = PLATES["turning_box"]
-    scene = Scene(mover=spec.mover, frames=spec.frames)
-    (box,) = scene.movers
-    cams = motion(spec.motion, spec.frames)
-    f = spec.focal(W)
+    scene, box, cams, f = _plate_mover("turning_box")
     half = (box.box.hi - box.box.lo) / 2
 
     def at_rest(points: np.ndarray, frame: int, degrees_per_frame: float) -> np.ndarray:
