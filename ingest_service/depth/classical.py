@@ -4,9 +4,9 @@ Measured at reduced resolution, with the depth range taken from the solve's poin
 each frame. Each pixel is matched in the best two of four neighbours (two and four frames
 before and after), so what one neighbour cannot see still gets a depth. Pixels that move
 on their own (the masks' motion test, run on this frame's own stereo depth) are left out:
-their confidence is 0 and their depth is that of the nearest surface around them. Other
-low-confidence pixels (untextured, occluded) are filled from their surroundings, also at
-confidence 0 (sure pixels are at 0.5 and above), and the
+their confidence is 0 and their depth is a guess (moving.py): the nearest surface around
+them or in the frame. Other low-confidence pixels (untextured, occluded) are filled from
+their surroundings, also at confidence 0 (sure pixels are at 0.5 and above), and the
 depth is brought to the frames' size guided by the frame's edges.
 """
 
@@ -81,7 +81,7 @@ class ClassicalDepth:
             for old in [j for j in loaded if j < i - max(2 * STEP, *OFFSETS)]:
                 del loaded[old]
             unsure = result.unsure | moving
-            depth = left_out(_fill(result.depth, unsure), moving)
+            depth = left_out(_fill(result.depth, unsure), moving, ~unsure)
             # Published confidence: 0 where depth was filled in or left out, and from 0.5
             # at the threshold of trust to 1 at twice its margin.
             margin = np.clip(result.confidence / (2 * CONFIDENT), 0.0, 1.0)

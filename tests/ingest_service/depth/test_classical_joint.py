@@ -76,6 +76,19 @@ def test_a_moving_blob_takes_the_nearest_depth_around_it_not_the_wall_behind() -
     assert np.array_equal(out[~blob], depth[~blob])
 
 
+def test_a_floating_blob_is_no_farther_than_the_nearest_surface_the_frame_measures() -> None:
+    depth = np.full((60, 80), 10.0, np.float32)
+    depth[50:, :] = np.linspace(4.0, 3.0, 10)[:, None]  # the floor, well below the blob
+    blob = np.zeros_like(depth, bool)
+    blob[10:30, 30:50] = True  # all around it is the wall
+    measured = np.ones_like(blob)
+    measured[:5, :5] = False
+    depth[:5, :5] = 0.5  # a filled-in guess, not a measurement: it does not count
+    out = left_out(depth, blob, measured)
+    assert np.allclose(out[blob], 3.0, rtol=0.02)
+    assert np.array_equal(out[~blob], depth[~blob])
+
+
 def test_unsure_pixels_are_filled_from_sure_ones_in_inverse_depth() -> None:
     depth = np.full((40, 40), 4.0, np.float32)
     depth[:, 20:] = 8.0
