@@ -6,7 +6,7 @@ pycolmap hands out observations one Python object at a time, which costs seconds
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pycolmap
@@ -55,6 +55,10 @@ class Observations:
             projected = lens.to_pixels(lens.distort_normalised(local[:, :2] / depth[:, None]))
         error = np.linalg.norm(projected - self.xy, axis=1)
         return np.where((depth > 0) & np.isfinite(error), error, np.inf)
+
+    @classmethod
+    def concatenate(cls, parts: list[Observations]) -> Observations:
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)))
 
     def where(self, keep: np.ndarray) -> Observations:
         return Observations(

@@ -63,6 +63,11 @@ class SolveOutcome:
     frontend: Frontend = "features"
     fallback_reason: str | None = None  # why the tracks front end handed over to features
     measured: Measured = field(default_factory=Measured)  # at solve resolution
+    # Tracks front end, frame index -> (n, 2) at solve resolution, COLMAP convention: the
+    # tracks that broke the static scene's epipolar geometry, and the observations the
+    # final adjustment found over its outlier threshold.
+    moving: dict[int, np.ndarray] = field(default_factory=dict)
+    outliers: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def locked_off(given: SolveInput, timings: dict[str, float], frontend: Frontend) -> SolveOutcome:

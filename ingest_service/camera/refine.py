@@ -37,6 +37,7 @@ class Adjusted:
     lens: Lens
     frames: dict[int, int]  # frame index -> image id in `reconstruction`
     observations: Observations
+    outliers: Observations  # what the adjustment dropped
 
 
 def register_and_adjust(
@@ -58,13 +59,18 @@ def register_and_adjust(
     # The keyframe map and PnP already place every point within a few pixels, so gross
     # outliers can go before adjusting: a plain least-squares adjustment then converges in
     # a fraction of the time a robust loss takes.
-    seen = seen.drop(rec, ~(seen.errors(rec) <= 2 * OUTLIER_PX))
+    gross = ~(seen.errors(rec) <= 2 * OUTLIER_PX)
+    outliers = [seen.where(gross)]
+    seen = seen.drop(rec, gross)
     pycolmap.bundle_adjustment(rec, _adjust_options(fix_focal, distortion, threads))
-    seen = seen.drop(rec, ~(seen.errors(rec) <= OUTLIER_PX))
+    bad = ~(seen.errors(rec) <= OUTLIER_PX)
+    outliers.append(seen.where(bad))
+    seen = seen.drop(rec, bad)
     pycolmap.bundle_adjustment(rec, _adjust_options(fix_focal, distortion, threads))
     rec.update_point_3d_errors()
     lens = Lens.from_colmap("RADIAL", list(rec.cameras[1].params))
-    return Adjusted(rec, lens, {frame: frame + 1 for frame in poses}, seen)
+    frames = {frame: frame + 1 for frame in poses}
+    return Adjusted(rec, lens, frames, seen, Observations.concatenate(outliers))
 
 
 def _lens_shows_distortion(model: KeyframeModel, fix_focal: bool, threads: int) -> bool:

@@ -46,6 +46,9 @@ class Tracks:
     height: int
     frames: list[FrameTracks] = field(default_factory=list)
     cuts: list[int] = field(default_factory=list)  # frames where most tracks were lost
+    # Frame index -> where the dropped tracks were seen in it: what broke the static
+    # scene's geometry, the evidence of things that move on their own.
+    rejected: dict[int, list[np.ndarray]] = field(default_factory=dict)
 
     def common(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(track ids, positions in frame a, positions in frame b) of tracks seen in both."""
@@ -54,12 +57,19 @@ class Tracks:
         return ids, fa.xy[ia], fb.xy[ib]
 
     def drop(self, bad: np.ndarray) -> None:
-        """Forget every observation of the tracks `bad` (e.g. on an object that moves)."""
+        """Forget every observation of the tracks `bad` (e.g. on an object that moves),
+        keeping where they were in `rejected`."""
         if len(bad) == 0:
             return
-        for frame in self.frames:
+        for index, frame in enumerate(self.frames):
             keep = ~np.isin(frame.ids, bad, assume_unique=True)
+            if not keep.all():
+                self.rejected.setdefault(index, []).append(frame.xy[~keep])
             frame.ids, frame.xy = frame.ids[keep], frame.xy[keep]
+
+    def rejected_xy(self) -> dict[int, np.ndarray]:
+        """Frame index -> (n, 2) positions of the dropped tracks' observations."""
+        return {i: np.concatenate(parts) for i, parts in sorted(self.rejected.items())}
 
     def lengths(self) -> np.ndarray:
         """Frames each track is seen in."""

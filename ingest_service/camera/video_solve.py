@@ -59,6 +59,7 @@ def solve_tracks(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
     if evidence.kind is SolveKind.STATIC:
         outcome = locked_off(given, timings, "tracks")
         _track_statistics(outcome.measured, tracks, evidence)
+        outcome.moving = tracks.rejected_xy()
         return outcome
     if evidence.kind is SolveKind.ROTATION_ONLY:
         return _rotation_only(tracks, keyframes, evidence, timings)
@@ -109,6 +110,11 @@ def solve_tracks(given: SolveInput, settings: SolveSettings) -> SolveOutcome:
         _track_statistics(measured, tracks, evidence)
     outcome = _full(adjusted, evidence, timings)
     outcome.measured = measured
+    outcome.moving = tracks.rejected_xy()
+    frame_of = {image_id: frame for frame, image_id in adjusted.frames.items()}
+    dropped = adjusted.outliers
+    for image_id in np.unique(dropped.image_ids):
+        outcome.outliers[frame_of[int(image_id)]] = dropped.xy[dropped.image_ids == image_id]
     return outcome
 
 
@@ -184,6 +190,7 @@ def _rotation_only(
         reprojection_error_px=float(np.mean(residual)) if len(residual) else None,
         timings=timings,
         frontend="tracks",
+        moving=tracks.rejected_xy(),
     )
 
 

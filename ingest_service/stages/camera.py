@@ -12,6 +12,8 @@ from ingest_service.camera.frames_in import stage_frames
 from ingest_service.camera.geometry import up_aligned
 from ingest_service.camera.interpolate import fill_missing
 from ingest_service.camera.lens import Lens
+from ingest_service.camera.rejected import FILE_NAME as REJECTED_FILE
+from ingest_service.camera.rejected import RejectedTracks
 from ingest_service.camera.review import verdict
 from ingest_service.camera.solution import (
     CameraFrame,
@@ -75,7 +77,18 @@ def run(ctx: StageContext) -> StageOutput:
     solution.evidence = _evidence(outcome, solution, scale, focal_hint)
     reasons = verdict(solution.kind, solution.evidence)
     solution.review = reasons or "ok"
-    written = _publish(ctx, solution, xyz, outcome.rgb, options.sensor_width_mm)
+    extra = {}
+    if outcome.frontend == "tracks":
+        rejected = RejectedTracks.of(
+            outcome.moving,
+            outcome.outliers,
+            [frame.frame for frame in solution.frames],
+            width=width,
+            height=height,
+            scale=scale,
+        )
+        extra[REJECTED_FILE] = rejected.model_dump_json().encode()
+    written = _publish(ctx, solution, xyz, outcome.rgb, options.sensor_width_mm, extra)
     result = CameraResult(
         solve=solution.kind.value,
         frames=len(solution.frames),
@@ -195,6 +208,7 @@ def _publish(
     xyz: np.ndarray,
     rgb: np.ndarray,
     sensor_width_mm: float | None,
+    extra: dict[str, bytes],
 ) -> list[OutputFile]:
     prefix = f"{ctx.output_prefix}camera/"
     outputs = {
@@ -205,6 +219,7 @@ def _publish(
         "camera.csv": camera_csv(solution),
         "points.ply": points_ply(xyz, rgb),
         **{f"colmap/{name}": data for name, data in colmap_text(solution, xyz, rgb).items()},
+        **extra,
     }
     lens = solution.intrinsics.lens
     if lens.distorted:

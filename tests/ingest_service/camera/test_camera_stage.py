@@ -6,16 +6,18 @@ import functools
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from ingest_service.camera.lens import Lens
+from ingest_service.camera.rejected import load_rejected
 from ingest_service.camera.solution import CameraSolution, FrameStatus, SolveKind
 from ingest_service.jobs.record import JobRecord
 from ingest_service.jobs.states import JobState, StageStatus
 from ingest_service.publish.manifest import Manifest
 from ingest_service.samples.plate import make_plate
-from ingest_service.samples.scene import render_plate
+from ingest_service.samples.scene import Scene, render_plate
 from ingest_service.services import Services
 from tests.camera_eval import distortion_map_error_px, score
 from tests.jobs import run_plate
@@ -82,6 +84,7 @@ def test_moving_camera_is_solved_accurately(tmp_path: Path, plate_dir: str, kind
         "colmap/cameras.txt",
         "colmap/images.txt",
         "colmap/points3D.txt",
+        "rejected_tracks.json",
     }
 
 
@@ -175,6 +178,28 @@ def test_a_wide_lens_publishes_its_distortion_and_st_maps(tmp_path: Path) -> Non
     assert transforms["k1"] == pytest.approx(lens.k1) and transforms["k2"] == pytest.approx(lens.k2)
     keys = {f.key.rsplit("camera/", 1)[-1] for f in record.stages["camera"].result.files}  # type: ignore[union-attr]
     assert {"stmap_undistort.exr", "stmap_redistort.exr"} <= keys
+
+
+@pytest.mark.slow
+def test_tracks_on_a_box_moving_on_its_own_are_published_where_it_was(tmp_path: Path) -> None:
+    plate = tmp_path / "mover.mp4"
+    truth = render_plate(plate, "dolly", frames=24, width=W, height=H, f=F, mover=True)
+    services, record, solution = _solved(tmp_path, plate)
+    assert solution.kind is SolveKind.FULL
+    rejected = load_rejected(services.store, record.stages["camera"].result)  # type: ignore[arg-type]
+    assert rejected is not None
+    assert [f.frame for f in rejected.frames] == [f.frame for f in solution.frames]
+    scene = Scene(mover=True, frames=24)
+    on_box, total = 0, 0
+    for i, c2w in enumerate(truth):
+        # A track on the box's edge sees the box and what is behind it: a few pixels' grace.
+        box = cv2.dilate(scene.render(c2w, F, W, H, i).moving.astype(np.uint8), np.ones((7, 7)))
+        xy = np.floor(rejected.moving_xy(i)).astype(int)
+        on_box += int(box[xy[:, 1], xy[:, 0]].sum())
+        total += len(xy)
+    # The box covers about 15 % of the frame; most of what the solve rejected is on it.
+    assert total >= 5 * len(truth)
+    assert on_box / total > 0.6
 
 
 @pytest.mark.slow

@@ -58,3 +58,12 @@ def test_tracks_on_something_moving_on_its_own_are_dropped() -> None:
     classify(tracks, keyframes, 1.4)
     remaining = np.concatenate([f.ids for f in tracks.frames[keyframes[1] :]])
     assert not np.isin(movers, remaining).any()
+    # What was dropped is kept, frame by frame, where the movers were seen.
+    seen = project(points, cameras, F)
+    rejected = tracks.rejected_xy()
+    for i, frame in enumerate(seen.frames):
+        on_mover = frame.xy[np.isin(frame.ids, movers)] + [0.0, -2.0 * i]
+        assert len(rejected[i]) >= len(on_mover) > 0
+        # Every mover observation is among the rejected positions.
+        gaps = np.linalg.norm(on_mover[:, None] - rejected[i][None], axis=2).min(axis=1)
+        assert gaps.max() < 1e-9
