@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from handlers.errors import EventFormatError
-from ingest_service.validation import describe
+from handlers.events.wire import WireModel, validated
 
 
-class SnsEnvelope(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
+class SnsEnvelope(WireModel):
     type: Literal["Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"] = Field(
         alias="Type"
     )
@@ -35,7 +32,4 @@ class SnsEnvelope(BaseModel):
 
 
 def parse_sns(doc: dict[str, Any]) -> SnsEnvelope:
-    try:
-        return SnsEnvelope.model_validate(doc)
-    except ValidationError as exc:
-        raise EventFormatError(f"not a valid SNS message: {describe(exc, limit=1)}") from exc
+    return validated(SnsEnvelope, doc, "SNS message")
