@@ -37,14 +37,7 @@ class WireObject(WireModel):
         carries no etag, for then there is no upload to pin a job to."""
         if self.etag is None:
             return None
-        return ObjectRef(
-            bucket=bucket,
-            key=key,
-            etag=self.etag,
-            size=self.size,
-            version_id=self.version_id,
-            sequencer=self.sequencer,
-        )
+        return ObjectRef(bucket=bucket, key=key, **self.model_dump(exclude={"key"}))
 
 
 def validated(model: type[M], doc: dict[str, Any], what: str) -> M:

@@ -47,6 +47,9 @@ def test_eventbridge_key_is_taken_as_is() -> None:
     assert notice.ref.key == "incoming/show_abc/sq010/sh0050 plate v1.mov"
     assert notice.ref.version_id == "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
     assert notice.ref.size == 73400320
+    assert notice.ref.etag == "b1946ac92492d2347c6235b4d2611184"
+    assert notice.ref.sequencer == "617f08299329d189"
+    assert (notice.event, notice.source) == ("ObjectCreated:PutObject", "eventbridge")
 
 
 def test_minio_webhook_prefix_and_encoded_slash() -> None:
@@ -86,6 +89,20 @@ def test_delete_and_etagless_records_are_not_claims() -> None:
     assert "no etag" in parsed.skipped[0].reason
 
 
+def test_eventbridge_deletes_and_etagless_objects_are_not_claims() -> None:
+    deleted = event("eventbridge_object_created.json")
+    deleted["detail-type"] = "Object Deleted"
+    etagless = event("eventbridge_object_created.json")
+    del etagless["detail"]["object"]["etag"]
+    key = "incoming/show_abc/sq010/sh0050 plate v1.mov"
+    for doc, reason in [(deleted, "not a create event"), (etagless, "no etag")]:
+        parsed = parse_object_events(doc, Shape.EVENTBRIDGE)
+        assert parsed.notices == []
+        [skipped] = parsed.skipped
+        assert skipped.key == key
+        assert reason in skipped.reason
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -94,6 +111,7 @@ def test_delete_and_etagless_records_are_not_claims() -> None:
         (b'{"hello": "world"}', "unrecognised event"),
         (b'{"Records": [{"eventName": "x"}]}', "not a valid S3 event notification"),
         (b'{"Type": "Notification", "TopicArn": "arn"}', "not a valid SNS message"),
+        (b'{"detail-type": "Object Created", "source": "aws.s3"}', "not a valid EventBridge"),
     ],
 )
 def test_malformed_bodies_say_why(body: bytes, message: str) -> None:
