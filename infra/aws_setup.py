@@ -57,22 +57,18 @@ def setup_sns(
     topic = sns.create_topic(Name=topic_name)["TopicArn"]  # returns the existing one
     report.topic_arn = topic
     account = topic.split(":")[4]
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "S3PublishesDropZoneEvents",
-                "Effect": "Allow",
-                "Principal": {"Service": "s3.amazonaws.com"},
-                "Action": "SNS:Publish",
-                "Resource": topic,
-                "Condition": {
-                    "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"},
-                    "StringEquals": {"aws:SourceAccount": account},
-                },
-            }
-        ],
-    }
+    policy = _allowing(
+        {
+            "Sid": "S3PublishesDropZoneEvents",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "SNS:Publish",
+            "Resource": topic,
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"},
+                "StringEquals": {"aws:SourceAccount": account},
+            },
+        }
+    )
     sns.set_topic_attributes(
         TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(policy)
     )
@@ -177,7 +173,6 @@ def least_privilege_policy(
         [
             {
                 "Sid": "BrowserUploadsIntoTheDropZone",
-                "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
                 "Resource": f"{arn}/{incoming}*",
             }
@@ -185,37 +180,39 @@ def least_privilege_policy(
         if browser_uploads
         else []
     )
+    return _allowing(
+        {
+            "Sid": "ListWatchedPrefixes",
+            "Action": "s3:ListBucket",
+            "Resource": arn,
+            "Condition": {
+                "StringLike": {"s3:prefix": [f"{incoming}*", f"{published}*", f"{state}*"]}
+            },
+        },
+        {
+            "Sid": "ReadPlates",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"{arn}/{incoming}*",
+        },
+        {
+            "Sid": "WriteResultsAndState",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+            ],
+            "Resource": [f"{arn}/{published}*", f"{arn}/{state}*"],
+        },
+        *uploads,
+    )
+
+
+def _allowing(*statements: dict[str, Any]) -> dict[str, Any]:
+    """An IAM policy document whose statements each allow what they name."""
     return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ListWatchedPrefixes",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": arn,
-                "Condition": {
-                    "StringLike": {"s3:prefix": [f"{incoming}*", f"{published}*", f"{state}*"]}
-                },
-            },
-            {
-                "Sid": "ReadPlates",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": f"{arn}/{incoming}*",
-            },
-            {
-                "Sid": "WriteResultsAndState",
-                "Effect": "Allow",
-                "Action": [
-                    "s3:GetObject",
-                    "s3:PutObject",
-                    "s3:DeleteObject",
-                    "s3:AbortMultipartUpload",
-                ],
-                "Resource": [f"{arn}/{published}*", f"{arn}/{state}*"],
-            },
-            *uploads,
-        ],
+        "Version": "2012-10-17",  # the policy language's version, not a date to update
+        "Statement": [{"Effect": "Allow", **statement} for statement in statements],
     }
 
 
@@ -259,28 +256,16 @@ def _upsert_destination(events: Any, name: str, connection: str, url: str) -> st
 
 
 def _invoke_role(iam: Any, name: str, destination: str) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "events.amazonaws.com"},
-            }
-        ],
-    }
+    trust = _allowing(
+        {"Action": "sts:AssumeRole", "Principal": {"Service": "events.amazonaws.com"}}
+    )
     try:
         arn = iam.get_role(RoleName=name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
             "Arn"
         ]
-    invoke = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "events:InvokeApiDestination", "Resource": destination}
-        ],
-    }
+    invoke = _allowing({"Action": "events:InvokeApiDestination", "Resource": destination})
     iam.put_role_policy(
         RoleName=name, PolicyName="invoke-webhook", PolicyDocument=json.dumps(invoke)
     )

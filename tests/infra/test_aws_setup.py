@@ -77,9 +77,9 @@ def test_sns_wiring_is_idempotent_and_keeps_other_configurations(aws: dict[str, 
         == "https://ingest:t0ken%2Fwith%3Aodd%40chars@hooks.example.com/events"
     )
     policy = json.loads(sns.get_topic_attributes(TopicArn=report.topic_arn)["Attributes"]["Policy"])
-    assert (
-        policy["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:s3:::{BUCKET}"
-    )
+    [publish] = policy["Statement"]
+    assert (publish["Effect"], publish["Action"]) == ("Allow", "SNS:Publish")
+    assert publish["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:s3:::{BUCKET}"
 
 
 def test_sns_refuses_plain_http(aws: dict[str, Any]) -> None:
@@ -121,7 +121,18 @@ def test_eventbridge_wiring(aws: dict[str, Any]) -> None:
     assert (
         target["Arn"] == events.describe_api_destination(Name="ingest-events")["ApiDestinationArn"]
     )
-    assert iam.get_role(RoleName="ingest-events")["Role"]["Arn"] == target["RoleArn"]
+    role = iam.get_role(RoleName="ingest-events")["Role"]
+    assert role["Arn"] == target["RoleArn"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Principal": {"Service": "events.amazonaws.com"},
+    }
+    invoke = iam.get_role_policy(RoleName="ingest-events", PolicyName="invoke-webhook")
+    [allowed] = invoke["PolicyDocument"]["Statement"]
+    assert allowed["Effect"] == "Allow"
+    assert allowed["Resource"] == target["Arn"]
 
 
 def test_policy_never_lets_the_service_delete_plates() -> None:
@@ -136,6 +147,7 @@ def test_policy_never_lets_the_service_delete_plates() -> None:
     assert deletes
     for statement in deletes:
         assert all("incoming/" not in r for r in statement["Resource"])
+    assert {s["Effect"] for s in doc["Statement"]} == {"Allow"}
     read = next(s for s in doc["Statement"] if s["Sid"] == "ReadPlates")
     assert read["Resource"] == f"arn:aws:s3:::{BUCKET}/incoming/*"
 
