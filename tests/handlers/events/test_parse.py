@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from handlers.errors import EventFormatError
+from handlers.events.notice import Notice, Parsed
 from handlers.events.parse import Shape, load_json, parse_object_events, shape_of
 from handlers.events.sns import parse_sns
+from ingest_service.jobs.source import ObjectRef
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -19,45 +21,91 @@ def event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-def test_s3_put_key_is_form_decoded() -> None:
-    doc = event("s3_put.json")
-    parsed = parse_object_events(doc, shape_of(doc, {}))
-    [notice] = parsed.notices
-    assert notice.ref.key == "incoming/show_abc/sq010/sh0040 plate v1.mov"
-    assert notice.ref.bucket == "studio-plates"
-    assert notice.ref.etag == "9b2cf535f27731c974343645a3985328"
-    assert notice.ref.version_id == "3HL4kqtJvjVBH40Nrjfkd"
-    assert notice.ref.sequencer == "0065A1B2C3D4E5F601"
-    assert (notice.event, notice.source) == ("ObjectCreated:Put", "s3")
+def ref(bucket: str, key: str, etag: str, size: int, version: str | None, seq: str) -> ObjectRef:
+    return ObjectRef(
+        bucket=bucket, key=key, etag=etag, size=size, version_id=version, sequencer=seq
+    )
 
 
-def test_multipart_key_keeps_literal_plus_and_unicode() -> None:
-    doc = event("s3_multipart_complete_encoded_key.json")
-    [notice] = parse_object_events(doc, shape_of(doc, {})).notices
-    assert notice.ref.key == "incoming/A001/A001C003_261121_R1AB (take 2) + été.mxf"
-    assert notice.ref.etag == "d41d8cd98f00b204e9800998ecf8427e-640"
-    assert notice.ref.version_id is None
-    assert notice.event == "ObjectCreated:CompleteMultipartUpload"
-
-
-def test_eventbridge_key_is_taken_as_is() -> None:
-    doc = event("eventbridge_object_created.json")
-    assert shape_of(doc, {}) is Shape.EVENTBRIDGE
-    [notice] = parse_object_events(doc, Shape.EVENTBRIDGE).notices
-    assert notice.ref.key == "incoming/show_abc/sq010/sh0050 plate v1.mov"
-    assert notice.ref.version_id == "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
-    assert notice.ref.size == 73400320
-    assert notice.ref.etag == "b1946ac92492d2347c6235b4d2611184"
-    assert notice.ref.sequencer == "617f08299329d189"
-    assert (notice.event, notice.source) == ("ObjectCreated:PutObject", "eventbridge")
-
-
-def test_minio_webhook_prefix_and_encoded_slash() -> None:
-    doc = event("minio_webhook_put.json")
-    [notice] = parse_object_events(doc, shape_of(doc, {})).notices
-    assert notice.ref.key == "incoming/sh0060_plate.mp4"
-    assert notice.ref.bucket == "plates"
-    assert (notice.event, notice.source) == ("ObjectCreated:Put", "minio")
+@pytest.mark.parametrize(
+    ("name", "shape", "notice"),
+    [
+        # S3 form-encodes keys: '+' is a space.
+        (
+            "s3_put.json",
+            Shape.S3,
+            Notice(
+                ref(
+                    "studio-plates",
+                    "incoming/show_abc/sq010/sh0040 plate v1.mov",
+                    "9b2cf535f27731c974343645a3985328",
+                    48213664,
+                    "3HL4kqtJvjVBH40Nrjfkd",
+                    "0065A1B2C3D4E5F601",
+                ),
+                "ObjectCreated:Put",
+                "s3",
+            ),
+        ),
+        # A literal '+' arrives as %2B, and unicode percent-encoded; no version id.
+        (
+            "s3_multipart_complete_encoded_key.json",
+            Shape.S3,
+            Notice(
+                ref(
+                    "studio-plates",
+                    "incoming/A001/A001C003_261121_R1AB (take 2) + été.mxf",
+                    "d41d8cd98f00b204e9800998ecf8427e-640",
+                    5368709120,
+                    None,
+                    "0065A1B2C3D4E5F7A2",
+                ),
+                "ObjectCreated:CompleteMultipartUpload",
+                "s3",
+            ),
+        ),
+        # EventBridge keys are taken as they are.
+        (
+            "eventbridge_object_created.json",
+            Shape.EVENTBRIDGE,
+            Notice(
+                ref(
+                    "studio-plates",
+                    "incoming/show_abc/sq010/sh0050 plate v1.mov",
+                    "b1946ac92492d2347c6235b4d2611184",
+                    73400320,
+                    "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+                    "617f08299329d189",
+                ),
+                "ObjectCreated:PutObject",
+                "eventbridge",
+            ),
+        ),
+        # MinIO keeps "s3:" on event names and encodes '/' as %2F.
+        (
+            "minio_webhook_put.json",
+            Shape.S3,
+            Notice(
+                ref(
+                    "plates",
+                    "incoming/sh0060_plate.mp4",
+                    "5d41402abc4b2a76b9719d911017c592",
+                    10485760,
+                    None,
+                    "1797C2F3A1B2C3D5",
+                ),
+                "ObjectCreated:Put",
+                "minio",
+            ),
+        ),
+    ],
+)
+def test_each_sample_becomes_one_notice_with_its_key_decoded(
+    name: str, shape: Shape, notice: Notice
+) -> None:
+    doc = event(name)
+    assert shape_of(doc, {}) is shape
+    assert parse_object_events(doc, shape) == Parsed(notices=[notice])
 
 
 def test_s3_test_event_is_recognised() -> None:
