@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from handlers.filtering import FOOTAGE_EXTENSIONS
+from ingest_service.jobs.layout import BucketLayout
 
 OUR_ID = "ingest-"
 
@@ -161,7 +162,7 @@ def setup_cors(s3: Any, *, bucket: str, origins: list[str]) -> list[str]:
 
 
 def least_privilege_policy(
-    bucket: str, *, incoming: str, published: str, state: str, browser_uploads: bool = False
+    bucket: str, layout: BucketLayout, *, browser_uploads: bool = False
 ) -> dict[str, Any]:
     """What the service's credentials need: read the drop zone, write results and state,
     and no way to delete an incoming plate. With `browser_uploads` the dashboard's
@@ -169,6 +170,7 @@ def least_privilege_policy(
     in the drop zone; the service completes every upload with If-None-Match, so an
     existing plate is still never replaced."""
     arn = f"arn:aws:s3:::{bucket}"
+    incoming, published, state = layout.incoming, layout.published, layout.state
     uploads = (
         [
             {

@@ -21,37 +21,37 @@ from ingest_service.settings import load_settings
 def add_aws(commands: Any, common: argparse.ArgumentParser) -> dict[str, Command]:
     aws = commands.add_parser("aws", help="wire an S3 bucket to the webhook; print IAM policy")
     actions = aws.add_subparsers(dest="aws_command", required=True, metavar="ACTION")
+    # Every action names the bucket; those that call AWS also take its region.
+    bucket = argparse.ArgumentParser(add_help=False, parents=[common])
+    bucket.add_argument("--bucket", required=True)
+    calls = argparse.ArgumentParser(add_help=False, parents=[bucket])
+    calls.add_argument("--region", help="AWS region (default: the standard AWS lookup)")
     setup = actions.add_parser(
         "setup",
-        parents=[common],
+        parents=[calls],
         help="create or update the bucket notification (via SNS or EventBridge)",
         description="Idempotent: run it again after changing the URL or the drop zone. The "
         "webhook token comes from INGEST_WEBHOOK_TOKEN.",
     )
-    setup.add_argument("--bucket", required=True)
     setup.add_argument("--webhook-url", required=True, help="https://…/events")
     setup.add_argument("--via", choices=["sns", "eventbridge"], default="sns")
-    setup.add_argument("--region", help="AWS region (default: the standard AWS lookup)")
     policy = actions.add_parser(
-        "policy", parents=[common], help="print the least-privilege IAM policy for the service"
+        "policy", parents=[bucket], help="print the least-privilege IAM policy for the service"
     )
-    policy.add_argument("--bucket", required=True)
     policy.add_argument(
         "--browser-uploads",
         action="store_true",
         help="also allow the dashboard's uploads into the drop zone",
     )
     cors = actions.add_parser(
-        "cors", parents=[common], help="let the dashboard upload straight to the bucket"
+        "cors", parents=[calls], help="let the dashboard upload straight to the bucket"
     )
-    cors.add_argument("--bucket", required=True)
     cors.add_argument(
         "--origin",
         action="append",
         required=True,
         help="the dashboard's origin, e.g. https://ingest.example.com",
     )
-    cors.add_argument("--region", help="AWS region (default: the standard AWS lookup)")
     return {"aws": cmd_aws}
 
 
@@ -59,11 +59,7 @@ def cmd_aws(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.aws_command == "policy":
         doc = least_privilege_policy(
-            args.bucket,
-            incoming=settings.incoming_prefix,
-            published=settings.published_prefix,
-            state=settings.state_prefix,
-            browser_uploads=args.browser_uploads,
+            args.bucket, settings.layout, browser_uploads=args.browser_uploads
         )
         print(json.dumps(doc, indent=2))
         return EXIT_OK

@@ -18,6 +18,7 @@ from infra.aws_setup import (
     suffix_filters,
 )
 from infra.cli import main
+from ingest_service.jobs.layout import BucketLayout
 
 BUCKET = "studio-plates"
 URL = "https://hooks.example.com/events"
@@ -136,9 +137,7 @@ def test_eventbridge_wiring(aws: dict[str, Any]) -> None:
 
 
 def test_policy_never_lets_the_service_delete_plates() -> None:
-    doc = least_privilege_policy(
-        BUCKET, incoming="incoming/", published="published/", state=".ingest/"
-    )
+    doc = least_privilege_policy(BUCKET, BucketLayout("drop/", "out/", ".state/"))
     deletes = [
         s
         for s in doc["Statement"]
@@ -146,16 +145,16 @@ def test_policy_never_lets_the_service_delete_plates() -> None:
     ]
     assert deletes
     for statement in deletes:
-        assert all("incoming/" not in r for r in statement["Resource"])
+        assert all("drop/" not in r for r in statement["Resource"])
     assert {s["Effect"] for s in doc["Statement"]} == {"Allow"}
     read = next(s for s in doc["Statement"] if s["Sid"] == "ReadPlates")
-    assert read["Resource"] == f"arn:aws:s3:::{BUCKET}/incoming/*"
+    assert read["Resource"] == f"arn:aws:s3:::{BUCKET}/drop/*"
+    listed = next(s for s in doc["Statement"] if s["Sid"] == "ListWatchedPrefixes")
+    assert listed["Condition"]["StringLike"]["s3:prefix"] == ["drop/*", "out/*", ".state/*"]
 
 
 def test_browser_uploads_add_puts_to_the_drop_zone_but_never_deletes() -> None:
-    doc = least_privilege_policy(
-        BUCKET, incoming="incoming/", published="published/", state=".ingest/", browser_uploads=True
-    )
+    doc = least_privilege_policy(BUCKET, BucketLayout(), browser_uploads=True)
     uploads = next(s for s in doc["Statement"] if s["Sid"] == "BrowserUploadsIntoTheDropZone")
     assert uploads["Resource"] == f"arn:aws:s3:::{BUCKET}/incoming/*"
     assert "s3:DeleteObject" not in uploads["Action"]
@@ -177,8 +176,18 @@ def test_cors_lets_the_dashboard_put_parts_and_keeps_other_rules(aws: dict[str, 
 def test_cli(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.setenv("INGEST_INCOMING_PREFIX", "drop/")
     assert main(["aws", "policy", "--bucket", BUCKET]) == 0
-    assert json.loads(capsys.readouterr().out)["Version"] == "2012-10-17"
+    doc = json.loads(capsys.readouterr().out)
+    read = next(s for s in doc["Statement"] if s["Sid"] == "ReadPlates")
+    assert read["Resource"] == f"arn:aws:s3:::{BUCKET}/drop/*"
+    with pytest.raises(SystemExit):  # printed, never sent: no region to name
+        main(["aws", "policy", "--bucket", BUCKET, "--region", "us-east-1"])
+    origin = "https://ingest.example.com"
+    assert (
+        main(["aws", "cors", "--bucket", BUCKET, "--origin", origin, "--region", "us-east-1"]) == 0
+    )
+    assert f"{origin} may upload parts to {BUCKET}" in capsys.readouterr().out
     monkeypatch.delenv("INGEST_WEBHOOK_TOKEN", raising=False)
     assert main(["aws", "setup", "--bucket", BUCKET, "--webhook-url", URL]) == 2
     assert "INGEST_WEBHOOK_TOKEN" in capsys.readouterr().err
