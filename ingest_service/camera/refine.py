@@ -62,15 +62,26 @@ def register_and_adjust(
     gross = ~(seen.errors(rec) <= 2 * OUTLIER_PX)
     outliers = [seen.where(gross)]
     seen = seen.drop(rec, gross)
-    pycolmap.bundle_adjustment(rec, _adjust_options(fix_focal, distortion, threads))
+    adjust(rec, _adjust_options(fix_focal, distortion, threads))
     bad = ~(seen.errors(rec) <= OUTLIER_PX)
     outliers.append(seen.where(bad))
     seen = seen.drop(rec, bad)
-    pycolmap.bundle_adjustment(rec, _adjust_options(fix_focal, distortion, threads))
+    adjust(rec, _adjust_options(fix_focal, distortion, threads))
     rec.update_point_3d_errors()
     lens = Lens.from_colmap("RADIAL", list(rec.cameras[1].params))
     frames = {frame: frame + 1 for frame in poses}
     return Adjusted(rec, lens, frames, seen, Observations.concatenate(outliers))
+
+
+def adjust(rec: pycolmap.Reconstruction, options: pycolmap.BundleAdjustmentOptions) -> None:
+    """What `pycolmap.bundle_adjustment` does, to the bit (every posed image, in its order;
+    the gauge of the first two cameras), without it: that call turns COLMAP's INFO logging
+    back on and prints a heading to the console on every run."""
+    config = pycolmap.BundleAdjustmentConfig()
+    for image_id in rec.reg_image_ids():
+        config.add_image(image_id)
+    config.fix_gauge(pycolmap.BundleAdjustmentGauge.TWO_CAMS_FROM_WORLD)
+    pycolmap.create_default_bundle_adjuster(options, config, rec).solve()
 
 
 def _lens_shows_distortion(model: KeyframeModel, fix_focal: bool, threads: int) -> bool:
@@ -81,7 +92,7 @@ def _lens_shows_distortion(model: KeyframeModel, fix_focal: bool, threads: int) 
         trial = pycolmap.Reconstruction(model.reconstruction)
         camera = trial.cameras[1]
         camera.params = [*list(camera.params)[:3], 0.0]
-        pycolmap.bundle_adjustment(trial, _adjust_options(fix_focal, distortion, threads))
+        adjust(trial, _adjust_options(fix_focal, distortion, threads))
         trial.update_point_3d_errors()
         errors[distortion] = trial.compute_mean_reprojection_error()
     return bool(errors[True] < (1 - DISTORTION_GAIN) * errors[False])
