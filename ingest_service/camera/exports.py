@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ingest_service.camera.geometry import gl_from_cv, matrix_to_quat, nuke_zxy_degrees
-from ingest_service.camera.solution import CameraSolution
+from ingest_service.camera.solution import DISTORTION_TERMS, CameraSolution
 
 
 def transforms_json(solution: CameraSolution, frames_dir: str = "../frames") -> bytes:
@@ -61,7 +61,8 @@ def nuke_chan(solution: CameraSolution) -> bytes:
 
 
 def camera_csv(solution: CameraSolution) -> bytes:
-    """One row per frame: status, camera centre, camera-to-world quaternion (OpenCV axes)."""
+    """One row per frame: status, camera centre, camera-to-world quaternion (OpenCV axes),
+    and the lens (the same on every row: a script reading one row has it all)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -80,6 +81,7 @@ def camera_csv(solution: CameraSolution) -> bytes:
             "fy",
             "cx",
             "cy",
+            *DISTORTION_TERMS,
         ]
     )
     k = solution.intrinsics
@@ -96,6 +98,7 @@ def camera_csv(solution: CameraSolution) -> bytes:
                 k.fy,
                 k.cx,
                 k.cy,
+                *(getattr(k, term) for term in DISTORTION_TERMS),
             ]
         )
     return out.getvalue().encode()

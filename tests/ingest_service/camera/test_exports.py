@@ -112,6 +112,18 @@ def test_csv_rows(solution: CameraSolution) -> None:
     q = np.array([float(v) for v in first[6:10]])
     assert np.allclose(quat_to_matrix(q), solution.frames[0].c2w[:3, :3])
     assert len(lines) == 11
+    lens = dict(zip(header[-8:], map(float, first[-8:]), strict=True))
+    k = solution.intrinsics
+    assert lens == {
+        "fx": k.fx,
+        "fy": k.fy,
+        "cx": k.cx,
+        "cy": k.cy,
+        "k1": k.k1,
+        "k2": 0,
+        "p1": 0,
+        "p2": 0,
+    }
 
 
 def test_ply_round_trips() -> None:
