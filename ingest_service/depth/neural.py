@@ -4,7 +4,9 @@ Two passes keep memory flat with clip length. The first runs the model over chun
 frames (here one after another, or fanned out over GPU workers), keeps each prediction
 (at the model's resolution, float16) and fits that frame's scale and shift against the
 solve's points. The fits are solved together over time, and the second pass turns each
-prediction into z-depth in the camera's units and yields it.
+prediction into z-depth in the camera's units and yields it. In between, the masks'
+motion test runs on that first alignment, and every frame is fitted again without the
+solve's points that fall on pixels moving on their own (moving_points.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ingest_service.depth.align import (
     visible_points,
 )
 from ingest_service.depth.backend import DepthFrame, DepthInputs, DepthSummary
+from ingest_service.depth.moving_points import refit_off_moving
 from ingest_service.jobs.work_area import clear, get_array, put_array
 from ingest_service.models.catalogue import weights_dir
 from ingest_service.models.depth_anything import DepthAnything, Preprocess
@@ -40,6 +43,8 @@ class Predictions(Protocol):
 
     def load(self, index: int) -> np.ndarray: ...
 
+    def clear(self) -> None: ...
+
 
 class ScratchPredictions:
     """In this process: a scratch folder."""
@@ -52,10 +57,12 @@ class ScratchPredictions:
         np.save(self.folder / f"{index}.npy", disparity.astype(np.float16))
 
     def load(self, index: int) -> np.ndarray:
-        path = self.folder / f"{index}.npy"
-        out: np.ndarray = np.load(path).astype(np.float32)
-        path.unlink()
+        out: np.ndarray = np.load(self.folder / f"{index}.npy").astype(np.float32)
         return out
+
+    def clear(self) -> None:
+        for path in self.folder.glob("*.npy"):
+            path.unlink()
 
 
 class BucketPredictions:
@@ -70,6 +77,9 @@ class BucketPredictions:
 
     def load(self, index: int) -> np.ndarray:
         return get_array(self.store, f"{self.prefix}{index:06d}.npy").astype(np.float32)
+
+    def clear(self) -> None:
+        clear(self.store, self.prefix)
 
 
 def bucket_predictions(store: ObjectStore, settings: Settings, job_id: str) -> BucketPredictions:
@@ -125,7 +135,9 @@ class NeuralDepth:
         self.inputs = inputs
         self.settings = settings
         self.fits: list[Fit | None] = []
-        self.steps = 2 * len(inputs.files)
+        self.steps = 3 * len(inputs.files)  # predict, refit off moving pixels, write
+        self.moving_share = 0.0
+        self.points_on_moving = 0
         self.device = self.dtype = ""
         self.model_seconds = 0.0
 
@@ -156,9 +168,17 @@ class NeuralDepth:
     def frames(self) -> Iterator[DepthFrame]:
         src = self.inputs
         predictions = self._first_pass()
-        scale, shift = smooth(self.fits, self.settings.depth_temporal_tolerance)
+        tolerance = self.settings.depth_temporal_tolerance
         # Beyond twice the solve's far points is past anything the fit has seen.
         far = 2.0 * src.depth_range[1]
+        first = smooth(self.fits, tolerance)
+        moving = refit_off_moving(
+            src, predictions.load, first, far, self.settings.depth_max_image_size
+        )
+        self.fits = moving.fits
+        self.moving_share = float(np.mean(moving.shares))
+        self.points_on_moving = int(np.median(moving.dropped))
+        scale, shift = smooth(self.fits, tolerance)
         size = (src.width, src.height)
         for i in range(len(src.files)):
             full = cv2.resize(predictions.load(i), size, interpolation=cv2.INTER_LINEAR)
@@ -166,17 +186,17 @@ class NeuralDepth:
             fit = self.fits[i]
             # Confidence: how well this frame's own fit explained the solve's points
             # (a frame aligned only through its neighbours gets less), and nothing
-            # where depth was clamped.
+            # where depth was clamped or the pixel moves on its own.
             quality = 1.0 / (1.0 + 10.0 * fit.residual) if fit else 0.5
+            sure = valid & ~moving.moving(i, size)
             yield DepthFrame(
                 index=i,
                 depth=depth,
-                confidence=valid.astype(np.float32) * np.float32(quality),
+                confidence=sure.astype(np.float32) * np.float32(quality),
                 filled=float(1.0 - valid.mean()),
                 raw=full if self.settings.depth_keep_raw else None,
             )
-        if isinstance(predictions, BucketPredictions):
-            clear(src.ctx.store, predictions.prefix)
+        predictions.clear()
 
     def summary(self) -> DepthSummary:
         fitted = [f for f in self.fits if f]
@@ -198,12 +218,14 @@ class NeuralDepth:
                     )
                 ),
                 "temporal_tolerance": settings.depth_temporal_tolerance,
+                "moving_fraction": round(self.moving_share, 4),
             },
             alignment={
                 "method": "robust fit of 1/z = s*d + t to the solve's points per frame, "
                 "solved jointly with a frame-to-frame prior",
                 "frames_fitted": len(fitted),
                 "frames_from_neighbours": len(self.fits) - len(fitted),
+                "median_points_on_moving_pixels": self.points_on_moving,
                 "median_points": int(np.median([f.points for f in fitted])) if fitted else 0,
                 "median_relative_residual": round(float(np.median([f.residual for f in fitted])), 5)
                 if fitted
