@@ -46,14 +46,15 @@ def moving_masks(
             del views[old]
         ctx.check()
         if i not in views:
-            image = frames.bgr(i)
+            image = cv2.resize(frames.bgr(i), size, interpolation=cv2.INTER_AREA)
             depth = read_depth_exr(ctx.store.get(depths[i].key).data, ctx.scratch)
             views[i] = MotionView(
-                gray(cv2.resize(image, size, interpolation=cv2.INTER_AREA)),
+                gray(image),
                 cv2.resize(depth, size, interpolation=cv2.INTER_NEAREST),
                 k,
                 solution.frames[i].c2w,
                 seen,
+                image,
             )
         return views[i]
 
@@ -74,11 +75,13 @@ def masks_in_memory(
     k_small = np.diag([scale, scale, 1.0]) @ k
 
     def view(i: int) -> MotionView:
+        image = cv2.resize(bgr[i], size, interpolation=cv2.INTER_AREA)
         return MotionView(
-            gray(cv2.resize(bgr[i], size, interpolation=cv2.INTER_AREA)),
+            gray(image),
             cv2.resize(depths[i], size, interpolation=cv2.INTER_NEAREST),
             k_small,
             cameras[i],
+            bgr=image,
         )
 
     out = []

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from ingest_service.depth.upsample import guided_filter
+from ingest_service.masks.colour import to_colour_edges
 
 WINDOW = 7  # residuals are averaged over a window: texture noise is per pixel, motion is not
 BLUR = 1.0  # pixels; aliasing and sensor noise otherwise read as motion
@@ -54,6 +56,7 @@ class MotionView:
     k: np.ndarray  # intrinsics at working resolution
     c2w: np.ndarray  # OpenCV camera-to-world
     seen: np.ndarray | None = None  # bool: pixels the plate covers (None: every pixel)
+    bgr: np.ndarray | None = None  # uint8 colour at working resolution: edges by GrabCut
 
 
 def unexplained(ref: MotionView, other: MotionView, *, hidden: bool = False) -> np.ndarray:
@@ -119,23 +122,44 @@ def raw_motion(
 
 
 def clean(mask: np.ndarray) -> np.ndarray:
-    """Opening removes speckle, closing fills small gaps, tiny blobs are dropped, and the
-    holes inside what is left are filled: an object's flat texture barely changes as it
-    moves, but it is still the object."""
+    """Opening removes speckle, closing fills small gaps, blobs that are not objects are
+    dropped, and the holes inside what is left are filled: an object's flat texture barely
+    changes as it moves, but it is still the object."""
+    return fill_holes(blobs(mask).objects)
+
+
+class Blobs(NamedTuple):
+    objects: np.ndarray  # bool: blobs of MIN_AREA with a core inside the frame
+    edge: np.ndarray  # bool: blobs of MIN_AREA whose core needs the frame's border
+
+
+def blobs(mask: np.ndarray) -> Blobs:
+    """The raw map opened and closed, its objects and edge blobs (holes not filled).
+
+    An object has a solid core, a disc CORE wide, somewhere inside the frame: thin strips
+    along depth edges have none. A blob that has one only if the frame's border counts as
+    part of it is an edge blob: something entering or leaving the frame, or a strip along
+    the edge where only one neighbour sees; the frames beside it tell them apart.
+    """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     m = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel, iterations=2)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= MIN_AREA * mask.size
-    if CORE:
-        # A blob must have a solid core somewhere: thin strips along depth edges do not.
-        core = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (CORE, CORE))
-        cored = np.unique(labels[cv2.erode(m, core) > 0])
-        solid = np.zeros(count, bool)
-        solid[cored] = True
-        keep &= solid
-    return fill_holes(keep[labels])
+    large = stats[:, cv2.CC_STAT_AREA] >= MIN_AREA * mask.size
+    large[0] = False
+    if not CORE:
+        return Blobs(large[labels], np.zeros_like(mask, dtype=bool))
+    core = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (CORE, CORE))
+
+    def cored(border: int) -> np.ndarray:
+        inside = cv2.erode(m, core, borderType=cv2.BORDER_CONSTANT, borderValue=border)
+        out = np.zeros(count, bool)
+        out[np.unique(labels[inside > 0])] = True
+        return out
+
+    objects = large & cored(0)
+    edge = large & cored(1) & ~objects
+    return Blobs(objects[labels], edge[labels])
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -166,6 +190,22 @@ def temporal(
     return out
 
 
+def confirmed(previous: Blobs | None, current: Blobs, following: Blobs | None) -> np.ndarray:
+    """This frame's moving pixels, holes filled: its objects where a neighbouring frame
+    moves too, and its edge blobs, whole, that touch a neighbouring frame's object: one
+    crossing the frame's edge was inside the frame just before or after, a strip along the
+    edge was not. At the plate's ends the only neighbour decides."""
+    if previous is None and following is None:
+        return fill_holes(current.objects)
+    before, after = (None if b is None else b.objects | b.edge for b in (previous, following))
+    kept = temporal(before, current.objects, after)
+    before, after = (None if b is None else b.objects for b in (previous, following))
+    near = temporal(before, current.edge, after)
+    _, labels = cv2.connectedComponents(current.edge.astype(np.uint8), connectivity=8)
+    touched = np.unique(labels[near])
+    return fill_holes(kept | np.isin(labels, touched[touched > 0]))
+
+
 def witnesses(i: int, count: int) -> list[int]:
     """The frames that judge frame i: STEP before and after; at the plate's ends, where one
     side is missing, two on the other side, so a disocclusion one cannot see is forgiven."""
@@ -179,26 +219,29 @@ def witnesses(i: int, count: int) -> list[int]:
 def segment(count: int, view: Callable[[int], MotionView]) -> Iterator[tuple[int, np.ndarray]]:
     """(frame index, bool mask) for frames 0..count-1 from `view(i)`, which is asked for
     frames in increasing order and a few steps back."""
-    raws: dict[int, np.ndarray] = {}
+    raws: dict[int, Blobs] = {}
     for i in range(count):
         judges = witnesses(i, count)
         # Judges on both sides forgive each other's disocclusions; judges on one side see
         # the same ones, so each frame's depth must say what it could not see. Only then:
         # a wrong depth on the moving object itself would hide it.
         one_side = len(judges) == 2 and (judges[0] - i) * (judges[1] - i) > 0
-        raws[i] = clean(raw_motion(view(i), [view(j) for j in judges], hidden=one_side))
+        raws[i] = blobs(raw_motion(view(i), [view(j) for j in judges], hidden=one_side))
         if i >= 1:
-            yield i - 1, refine(view(i - 1), temporal(raws.get(i - 2), raws[i - 1], raws[i]))
+            yield i - 1, refine(view(i - 1), confirmed(raws.get(i - 2), raws[i - 1], raws[i]))
             raws.pop(i - 2, None)
-    last = temporal(raws.get(count - 2), raws[count - 1], None)
+    last = confirmed(raws.get(count - 2), raws[count - 1], None)
     yield count - 1, refine(view(count - 1), last)
 
 
 def refine(ref: MotionView, mask: np.ndarray) -> np.ndarray:
     """The mask's edges moved onto the frame's: the residual's window blurs them by a few
-    pixels, a guided filter on the frame puts them back where the image changes."""
+    pixels, a guided filter on the frame puts them back where the image changes; with the
+    frame's colours, GrabCut then settles them (and flat patches the motion missed)."""
     if not REFINE or not mask.any():
         return mask
     soft = guided_filter(ref.gray, mask.astype(np.float32), REFINE, EDGE_EPSILON)
     out: np.ndarray = soft > 0.5
+    if ref.bgr is not None:
+        out = fill_holes(to_colour_edges(ref.bgr, out))
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ingest_service.masks.motion import STEP, clean, fill_holes, witnesses
+from ingest_service.masks.motion import STEP, blobs, clean, confirmed, fill_holes, witnesses
 
 
 def test_each_frame_is_judged_by_two_frames_even_at_the_plates_ends() -> None:
@@ -44,3 +44,24 @@ def test_a_thin_strip_along_a_depth_edge_is_not_an_object() -> None:
     out = clean(mask)
     assert not out[:, 95:115].any()
     assert out[102:158, 302:358].all()
+
+
+def test_a_strip_along_the_frames_edge_is_kept_only_beside_an_object() -> None:
+    h, w = 270, 480
+    strip = np.zeros((h, w), bool)
+    strip[:, w - 13 :] = True  # along the right edge, where only one neighbour sees
+    parts = blobs(strip)
+    assert not parts.objects.any() and parts.edge[:, w - 13 :].all()
+    assert not clean(strip).any()
+    # Beside nothing that moves (the frames around are empty): not an object.
+    nothing = blobs(np.zeros((h, w), bool))
+    assert not confirmed(nothing, parts, nothing).any()
+    # Something leaving the frame: it was inside it a frame before.
+    inside = np.zeros((h, w), bool)
+    inside[100:200, w - 60 : w - 5] = True
+    before = blobs(inside)
+    assert before.objects.any()
+    out = confirmed(before, parts, nothing)
+    assert out[:, w - 13 :].all()  # the whole edge blob, not just where it touches
+    # An edge blob is not enough to keep the next one: a chain would never end.
+    assert not confirmed(parts, parts, nothing).any()
