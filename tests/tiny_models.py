@@ -12,6 +12,8 @@ from typing import Any
 
 DEPTH_INPUT = 70  # the short side the tiny depth model is fed (5 patches)
 SAM3_INPUT = 112  # 8 patches a side
+# One tiny width for every transformer in both models: enough to run the real code.
+TINY = dict(hidden_size=32, num_attention_heads=2)
 
 
 def build_depth_anything(folder: Path) -> Path:
@@ -20,9 +22,8 @@ def build_depth_anything(folder: Path) -> Path:
 
     torch.manual_seed(0)
     backbone = Dinov2Config(
-        hidden_size=32,
+        **TINY,
         num_hidden_layers=4,
-        num_attention_heads=2,
         mlp_ratio=2,
         image_size=DEPTH_INPUT,
         patch_size=14,
@@ -52,10 +53,9 @@ def build_sam3(folder: Path, *, eager: bool = True) -> Path:
     tokens = SAM3_INPUT // 14
     vit = dict(
         model_type="sam3_vit_model",
-        hidden_size=32,
+        **TINY,
         intermediate_size=64,
         num_hidden_layers=2,
-        num_attention_heads=2,
         image_size=SAM3_INPUT,
         patch_size=14,
         window_size=4,
@@ -74,10 +74,9 @@ def build_sam3(folder: Path, *, eager: bool = True) -> Path:
         vision_config=vision,
         text_config=dict(
             model_type="clip_text_model",
-            hidden_size=32,
+            **TINY,
             intermediate_size=64,
             num_hidden_layers=1,
-            num_attention_heads=2,
             vocab_size=64,
             projection_dim=32,
             max_position_embeddings=32,
