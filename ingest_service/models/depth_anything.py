@@ -40,7 +40,7 @@ class Preprocess:
         return cls(
             size=int(min(size.get("height", 518), size.get("width", 518))),
             multiple=int(raw.get("ensure_multiple_of", 14)),
-            normalise=IMAGENET.with_config(raw),
+            normalise=IMAGENET.of_snapshot(folder),
         )
 
     def input_size(self, height: int, width: int) -> tuple[int, int]:

@@ -71,8 +71,9 @@ class Normalise:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
-    def with_config(self, raw: dict[str, Any]) -> Normalise:
-        """A snapshot's own values (its preprocessor_config.json) where it gives them."""
+    def of_snapshot(self, folder: Path) -> Normalise:
+        """The snapshot's own values (its preprocessor_config.json) where it gives them."""
+        raw = preprocessor_config(folder)
         return Normalise(
             tuple(raw.get("image_mean", self.mean)), tuple(raw.get("image_std", self.std))
         )

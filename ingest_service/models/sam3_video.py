@@ -19,7 +19,6 @@ from ingest_service.models.runtime import (
     Runtime,
     loaded_once,
     model_input,
-    preprocessor_config,
     pretrained,
     require_torch,
 )
@@ -64,9 +63,7 @@ class Sam3Video:
             from transformers import AutoTokenizer  # importable: `pretrained` checked
 
             tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            return cls(
-                model, tokenizer, runtime, Normalise().with_config(preprocessor_config(folder))
-            )
+            return cls(model, tokenizer, runtime, Normalise().of_snapshot(folder))
 
         return loaded_once(("sam3-video", str(folder), runtime), build)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from ingest_service.errors import ModelUnavailableError
 from ingest_service.models.catalogue import CATALOGUE, download, weights_dir
 from ingest_service.models.depth_anything import DepthAnything, Preprocess
-from ingest_service.models.runtime import forget_loaded, pick_runtime
+from ingest_service.models.runtime import Normalise, forget_loaded, pick_runtime
 from ingest_service.models.sam3_video import Sam3Video
 from tests.tiny_models import DEPTH_INPUT
 
@@ -43,6 +44,21 @@ def test_input_size_keeps_the_aspect_and_the_patch_multiple() -> None:
     assert Preprocess().input_size(1080, 1920) == (518, 924)
     assert Preprocess().input_size(1920, 1080) == (924, 518)
     assert Preprocess(size=70).input_size(180, 320) == (70, 126)
+
+
+def test_a_snapshots_own_preprocessing_overrides_the_defaults(tmp_path: Path) -> None:
+    assert Normalise().of_snapshot(tmp_path) == Normalise()  # no preprocessor_config.json
+    assert Preprocess.read(tmp_path) == Preprocess()
+    config = {
+        "size": {"height": 392, "width": 392},
+        "ensure_multiple_of": 16,
+        "image_mean": [0.5, 0.4, 0.3],
+        "image_std": [0.2, 0.2, 0.2],
+    }
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps(config))
+    told = Normalise((0.5, 0.4, 0.3), (0.2, 0.2, 0.2))
+    assert Normalise().of_snapshot(tmp_path) == told
+    assert Preprocess.read(tmp_path) == Preprocess(size=392, multiple=16, normalise=told)
 
 
 def test_depth_model_loads_once_and_predicts_a_batch(models_dir: Path) -> None:
