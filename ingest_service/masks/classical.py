@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ingest_service.camera.pinhole_frames import PinholeFrames
+from ingest_service.camera.rejected import RejectedTracks
 from ingest_service.depth.writers import read_depth_exr
 from ingest_service.jobs.results import OutputFile
 from ingest_service.masks.motion import STEP, WINDOW, MotionView, gray, segment
@@ -25,11 +26,13 @@ def moving_masks(
     frames: PinholeFrames,
     depths: list[OutputFile],
     max_image_size: int,
+    rejected: RejectedTracks | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """(frame index, bool mask at working resolution) for every frame, in order.
 
     Views and raw masks live in sliding windows (a few frames each), so memory does not
-    grow with the plate.
+    grow with the plate. `rejected`: the camera solve's tracks that broke the static
+    scene, which make objects of blobs too small or thin to be kept on motion alone.
     """
     count = len(frames.files)
     solution = frames.solution
@@ -55,6 +58,7 @@ def moving_masks(
                 solution.frames[i].c2w,
                 seen,
                 image,
+                None if rejected is None else _working_pixels(rejected.moving_xy(i), frames, scale),
             )
         return views[i]
 
@@ -88,6 +92,15 @@ def masks_in_memory(
     for _, mask in segment(len(bgr), view):
         full = cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_LINEAR)
         out.append(full > 0)
+    return out
+
+
+def _working_pixels(xy: np.ndarray, frames: PinholeFrames, scale: float) -> np.ndarray:
+    """Plate pixels (COLMAP's convention, distorted as the plate is) as working-size array
+    positions in the pinhole geometry the masks are measured in."""
+    lens = frames.plate_lens
+    pinhole = lens.lens.undistort_pixels(xy) if lens.distorted and len(xy) else xy
+    out: np.ndarray = pinhole * scale - 0.5
     return out
 
 

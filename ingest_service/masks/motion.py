@@ -34,7 +34,9 @@ BLUR = 1.0  # pixels; aliasing and sensor noise otherwise read as motion
 THRESHOLD = 0.04  # mean absolute grey difference (0..1) that counts as unexplained ...
 RELATIVE = 2.5  # ... or this many times the frame's median residual, if that is higher
 CORE = 16  # pixels: a blob with no disc this wide inside is a strip along a depth edge
-MIN_AREA = 0.004  # blobs smaller than this share of the frame are dropped
+MIN_AREA = 0.004  # blobs smaller than this share of the frame are dropped ...
+FRAGMENT = 0.0005  # ... unless over this and holding SEED of the solve's rejected tracks
+SEED = 3
 HIDDEN = 0.3  # a point this much (relative) behind the other view's surface is hidden there
 GEOMETRY = 0.2  # relative disagreement of two frames' depths that counts as unexplained
 REFINE = 8  # guided filter radius for the mask's edges (0: none)
@@ -57,23 +59,14 @@ class MotionView:
     c2w: np.ndarray  # OpenCV camera-to-world
     seen: np.ndarray | None = None  # bool: pixels the plate covers (None: every pixel)
     bgr: np.ndarray | None = None  # uint8 colour at working resolution: edges by GrabCut
+    tracks: np.ndarray | None = None  # (n, 2) pixels where the solve saw something move
 
 
 def unexplained(ref: MotionView, other: MotionView, *, hidden: bool = False) -> np.ndarray:
     """Per-pixel residual of `other` warped into `ref` through ref's depth; NaN where
     the warp lands outside `other`."""
     h, w = ref.gray.shape
-    u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-    rays = np.stack(
-        [(u - ref.k[0, 2]) / ref.k[0, 0], (v - ref.k[1, 2]) / ref.k[1, 1], np.ones_like(u)], axis=-1
-    )
-    cam = rays * ref.depth[..., None]
-    world = cam @ ref.c2w[:3, :3].T + ref.c2w[:3, 3]
-    there = (world - other.c2w[:3, 3]) @ other.c2w[:3, :3]
-    z = there[..., 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        map_x = (other.k[0, 0] * there[..., 0] / z + other.k[0, 2]).astype(np.float32)
-        map_y = (other.k[1, 1] * there[..., 1] / z + other.k[1, 2]).astype(np.float32)
+    map_x, map_y, z = _warp(ref, other)
     inside = (z > 1e-6) & (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
     if ref.seen is not None:
         inside &= ref.seen
@@ -110,6 +103,23 @@ def unexplained(ref: MotionView, other: MotionView, *, hidden: bool = False) -> 
     return np.where(inside, residual, np.nan).astype(np.float32)
 
 
+def _warp(ref: MotionView, other: MotionView) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each of ref's pixels lands in `other` through ref's depth (x, y), and its depth
+    there (z), in float32: each is an affine function of the ray's x and y, which vary along
+    one axis each, scaled by the depth."""
+    h, w = ref.gray.shape
+    rx = ((np.arange(w) - ref.k[0, 2]) / ref.k[0, 0]).astype(np.float32)[None, :]
+    ry = ((np.arange(h) - ref.k[1, 2]) / ref.k[1, 1]).astype(np.float32)[:, None]
+    turn = (other.c2w[:3, :3].T @ ref.c2w[:3, :3]).astype(np.float32)
+    shift = (other.c2w[:3, :3].T @ (ref.c2w[:3, 3] - other.c2w[:3, 3])).astype(np.float32)
+    depth = ref.depth.astype(np.float32, copy=False)
+    x, y, z = (depth * (t[0] * rx + t[1] * ry + t[2]) + c for t, c in zip(turn, shift, strict=True))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        map_x = other.k[0, 0] * x / z + other.k[0, 2]
+        map_y = other.k[1, 1] * y / z + other.k[1, 2]
+    return map_x.astype(np.float32), map_y.astype(np.float32), z
+
+
 def raw_motion(
     ref: MotionView, neighbours: list[MotionView], *, hidden: bool = False
 ) -> np.ndarray:
@@ -131,6 +141,7 @@ def clean(mask: np.ndarray) -> np.ndarray:
 class Blobs(NamedTuple):
     objects: np.ndarray  # bool: blobs of MIN_AREA with a core inside the frame
     edge: np.ndarray  # bool: blobs of MIN_AREA whose core needs the frame's border
+    small: np.ndarray  # bool: the other blobs over FRAGMENT
 
 
 def blobs(mask: np.ndarray) -> Blobs:
@@ -139,16 +150,20 @@ def blobs(mask: np.ndarray) -> Blobs:
     An object has a solid core, a disc CORE wide, somewhere inside the frame: thin strips
     along depth edges have none. A blob that has one only if the frame's border counts as
     part of it is an edge blob: something entering or leaving the frame, or a strip along
-    the edge where only one neighbour sees; the frames beside it tell them apart.
+    the edge where only one neighbour sees; the frames beside it tell them apart. Smaller
+    blobs are kept aside: only the solve's rejected tracks make objects of them.
     """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     m = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel, iterations=2)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-    large = stats[:, cv2.CC_STAT_AREA] >= MIN_AREA * mask.size
+    area = stats[:, cv2.CC_STAT_AREA]
+    large = area >= MIN_AREA * mask.size
     large[0] = False
     if not CORE:
-        return Blobs(large[labels], np.zeros_like(mask, dtype=bool))
+        return Blobs(
+            large[labels], np.zeros_like(mask, dtype=bool), np.zeros_like(mask, dtype=bool)
+        )
     core = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (CORE, CORE))
 
     def cored(border: int) -> np.ndarray:
@@ -159,7 +174,9 @@ def blobs(mask: np.ndarray) -> Blobs:
 
     objects = large & cored(0)
     edge = large & cored(1) & ~objects
-    return Blobs(objects[labels], edge[labels])
+    small = ~objects & ~edge & (area >= FRAGMENT * mask.size)
+    small[0] = False
+    return Blobs(objects[labels], edge[labels], small[labels])
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -190,29 +207,57 @@ def temporal(
     return out
 
 
-def confirmed(previous: Blobs | None, current: Blobs, following: Blobs | None) -> np.ndarray:
+def confirmed(
+    previous: Blobs | None,
+    current: Blobs,
+    following: Blobs | None,
+    tracks: np.ndarray | None = None,
+) -> np.ndarray:
     """This frame's moving pixels, holes filled: its objects where a neighbouring frame
     moves too, and its edge blobs, whole, that touch a neighbouring frame's object: one
     crossing the frame's edge was inside the frame just before or after, a strip along the
-    edge was not. At the plate's ends the only neighbour decides."""
+    edge was not. At the plate's ends the only neighbour decides.
+
+    `tracks`: where the camera solve saw tracks here that broke the static scene's
+    geometry ((n, 2) pixels); an edge or small blob holding SEED of them moves too.
+    """
     if previous is None and following is None:
-        return fill_holes(current.objects)
-    before, after = (None if b is None else b.objects | b.edge for b in (previous, following))
-    kept = temporal(before, current.objects, after)
-    before, after = (None if b is None else b.objects for b in (previous, following))
-    near = temporal(before, current.edge, after)
-    _, labels = cv2.connectedComponents(current.edge.astype(np.uint8), connectivity=8)
-    touched = np.unique(labels[near])
-    return fill_holes(kept | np.isin(labels, touched[touched > 0]))
+        kept = current.objects.copy()
+    else:
+        before, after = (None if b is None else b.objects | b.edge for b in (previous, following))
+        kept = temporal(before, current.objects, after)
+        before, after = (None if b is None else b.objects for b in (previous, following))
+        kept |= _whole(current.edge, temporal(before, current.edge, after))
+    if tracks is not None and len(tracks):
+        h, w = kept.shape
+        col, row = np.round(tracks).astype(int).T
+        on = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+        _, labels = cv2.connectedComponents((current.edge | current.small).astype(np.uint8))
+        held = np.bincount(labels[row[on], col[on]], minlength=labels.max() + 1)
+        held[0] = 0
+        kept |= (held >= SEED)[labels]
+    return fill_holes(kept)
+
+
+def _whole(blobs: np.ndarray, touched: np.ndarray) -> np.ndarray:
+    """The blobs (connected parts of `blobs`) that `touched` touches, whole."""
+    _, labels = cv2.connectedComponents(blobs.astype(np.uint8), connectivity=8)
+    found = np.unique(labels[touched])
+    out: np.ndarray = np.isin(labels, found[found > 0])
+    return out
 
 
 def witnesses(i: int, count: int) -> list[int]:
-    """The frames that judge frame i: STEP before and after; at the plate's ends, where one
-    side is missing, two on the other side, so a disocclusion one cannot see is forgiven."""
+    """The frames that judge frame i: STEP before and after. At the plate's ends, where one
+    side is missing, up to three on the other side, STEP apart: they see the same
+    disocclusions, which only depth can forgive, and a moving object's ghost (where it
+    will be, or was) is unexplained only where all of them show it. Never more than
+    2 STEP back: callers keep views that far behind."""
     frames = [j for j in (i - STEP, i + STEP) if 0 <= j < count]
     if len(frames) == 1:
-        further = 2 * frames[0] - i
-        frames += [further] if 0 <= further < count else []
+        side = frames[0] - i
+        reach = 3 if side > 0 else 2
+        frames = [i + side * n for n in range(1, reach + 1) if 0 <= i + side * n < count]
     return frames
 
 
@@ -225,13 +270,14 @@ def segment(count: int, view: Callable[[int], MotionView]) -> Iterator[tuple[int
         # Judges on both sides forgive each other's disocclusions; judges on one side see
         # the same ones, so each frame's depth must say what it could not see. Only then:
         # a wrong depth on the moving object itself would hide it.
-        one_side = len(judges) == 2 and (judges[0] - i) * (judges[1] - i) > 0
+        one_side = len(judges) > 1 and len({j > i for j in judges}) == 1
         raws[i] = blobs(raw_motion(view(i), [view(j) for j in judges], hidden=one_side))
         if i >= 1:
-            yield i - 1, refine(view(i - 1), confirmed(raws.get(i - 2), raws[i - 1], raws[i]))
+            ref = view(i - 1)
+            yield i - 1, refine(ref, confirmed(raws.get(i - 2), raws[i - 1], raws[i], ref.tracks))
             raws.pop(i - 2, None)
-    last = confirmed(raws.get(count - 2), raws[count - 1], None)
-    yield count - 1, refine(view(count - 1), last)
+    ref = view(count - 1)
+    yield count - 1, refine(ref, confirmed(raws.get(count - 2), raws[count - 1], None, ref.tracks))
 
 
 def refine(ref: MotionView, mask: np.ndarray) -> np.ndarray:

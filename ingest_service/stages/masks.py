@@ -15,6 +15,7 @@ import numpy as np
 
 from ingest_service.camera.frames_in import to_display_8bit
 from ingest_service.camera.pinhole_frames import PinholeFrames
+from ingest_service.camera.rejected import load_rejected
 from ingest_service.camera.solution import CameraSolution, SolveKind
 from ingest_service.errors import MasksUnavailableError
 from ingest_service.jobs.options import MasksBackend
@@ -60,7 +61,9 @@ def _classical(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -
     depths = sorted((f for f in depth.files if f.role == "depth"), key=lambda f: f.frame or 0)
     size = (writer.width, writer.height)
     frames = PinholeFrames(ctx.store, files, solution, ctx.scratch)
-    for index, mask in moving_masks(ctx, frames, depths, ctx.settings.depth_max_image_size):
+    rejected = load_rejected(ctx.store, camera)
+    masks = moving_masks(ctx, frames, depths, ctx.settings.depth_max_image_size, rejected)
+    for index, mask in masks:
         full = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_LINEAR)
         writer.put(LABEL, index, frames.plate_lens.to_plate(full) > 0)
         ctx.progress.advanced()
@@ -90,6 +93,11 @@ def _classical(ctx: StageContext, files: list[OutputFile], writer: MaskWriter) -
         "working_size": ctx.settings.depth_max_image_size,
         "geometry": "plate",  # measured undistorted when the lens distorts, then put back
         "undistorted_to_measure": frames.plate_lens.distorted,
+        # Observations of tracks the camera solve rejected as moving (None: it published
+        # none): blobs holding them are kept even when small or along the frame's edge.
+        "rejected_tracks": None
+        if rejected is None
+        else sum(len(f.moving) for f in rejected.frames),
     }
     return StageOutput(result=result, backend=result.backend, parameters=parameters)
 

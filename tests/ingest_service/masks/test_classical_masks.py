@@ -64,6 +64,8 @@ def test_masks_stage_finds_the_moving_box_through_solve_and_depth(tmp_path: Path
     assert camera.summary()["focal_length_px"] == pytest.approx(F, rel=0.05)
     manifest = Manifest.model_validate_json(services.store.get(record.manifest_key).data)  # type: ignore[arg-type]
     details = manifest.stages["masks"].details
+    # The solve's rejected tracks reached the masks as evidence of what moves.
+    assert manifest.stages["masks"].parameters["rejected_tracks"] > 0
     assert details["prompts_honoured"] is False
     assert "'person'" in details["note"]
     masks = next(s for s in manifest.sequences if s.name == "moving")
