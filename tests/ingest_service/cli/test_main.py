@@ -7,7 +7,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,134 +27,145 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+Cli = Callable[..., Ran]
+
+
+@pytest.fixture
+def cli(workdir: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Runs the command in the work folder; each run's output is its own."""
+
+    def run(*argv: str | Path) -> Ran:
+        code = main([str(arg) for arg in argv])
+        return Ran(code, *capsys.readouterr())
+
+    return run
+
+
 def test_process_publishes_into_the_default_folder_bucket(
-    workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]
+    cli: Cli, workdir: Path, plates: Plates
 ) -> None:
-    assert main(["process", str(plates.h264)]) == EXIT_OK
-    out, err = capsys.readouterr()
-    assert "state    published" in out
+    ran = cli("process", plates.h264)
+    assert ran.code == EXIT_OK
+    assert "state    published" in ran.out
     manifest = workdir / "bucket" / "published" / "h264" / "v001" / "manifest.json"
-    assert f"manifest {manifest}" in out
+    assert f"manifest {manifest}" in ran.out
     assert json.loads(manifest.read_text())["shot"]["frame_count"] == 48
-    assert "frames: done in" in err  # plain lines when stderr is not a terminal
+    assert "frames: done in" in ran.err  # plain lines when stderr is not a terminal
     assert (workdir / "bucket" / ".ingest" / "notifications.jsonl").exists()
     assert (workdir / "bucket" / "incoming" / "h264.mov").read_bytes() == plates.h264.read_bytes()
 
-    assert main(["process", str(plates.h264)]) == EXIT_OK  # same upload: nothing redone
-    assert "already published" in capsys.readouterr().err
+    again = cli("process", plates.h264)  # same upload: nothing redone
+    assert again.code == EXIT_OK
+    assert "already published" in again.err
 
 
-def test_process_options_and_json_output(
-    workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = main(
-        [
-            "process",
-            str(plates.ntsc),
-            "--format",
-            "jpeg",
-            "--first-frame",
-            "1001",
-            "--key",
-            "incoming/sq010/sh0100.mov",
-            "--json",
-        ]
+def test_process_options_and_json_output(cli: Cli, plates: Plates) -> None:
+    ran = cli(
+        "process",
+        plates.ntsc,
+        "--format",
+        "jpeg",
+        "--first-frame",
+        "1001",
+        "--key",
+        "incoming/sq010/sh0100.mov",
+        "--json",
     )
-    assert code == EXIT_OK
-    record = json.loads(capsys.readouterr().out)
+    assert ran.code == EXIT_OK
+    record = ran.json()
     assert record["state"] == "published"
     assert record["output_prefix"] == "published/sq010/sh0100/v001/"
     first = record["stages"]["frames"]["result"]["files"][0]["key"]
     assert first.endswith("frames/frame.1001.jpg")
 
 
-def test_failed_job_exits_non_zero_with_the_reason(
-    workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["process", str(plates.text_as_mov)]) == EXIT_FAILED
-    out, err = capsys.readouterr()
-    assert "state    failed" in out
-    assert "not a readable video file" in out
-    assert "not retried" in out
+def test_failed_job_exits_non_zero_with_the_reason(cli: Cli, plates: Plates) -> None:
+    ran = cli("process", plates.text_as_mov)
+    assert ran.code == EXIT_FAILED
+    assert "state    failed" in ran.out
+    assert "not a readable video file" in ran.out
+    assert "not retried" in ran.out
 
 
-def test_status_and_jobs(workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]) -> None:
-    main(["process", str(plates.h264), "--json"])
-    job_id = json.loads(capsys.readouterr().out)["job_id"]
-    main(["process", str(plates.empty)])
-    capsys.readouterr()
+def test_status_and_jobs(cli: Cli, plates: Plates) -> None:
+    job_id = cli("process", plates.h264, "--json").json()["job_id"]
+    cli("process", plates.empty)
 
-    assert main(["status", job_id]) == EXIT_OK
-    assert f"job      {job_id}" in capsys.readouterr().out
-    assert main(["status", job_id, "--json"]) == EXIT_OK
-    assert json.loads(capsys.readouterr().out)["state"] == "published"
+    status = cli("status", job_id)
+    assert status.code == EXIT_OK
+    assert f"job      {job_id}" in status.out
+    status = cli("status", job_id, "--json")
+    assert status.code == EXIT_OK
+    assert status.json()["state"] == "published"
 
-    assert main(["jobs"]) == EXIT_OK
-    lines = capsys.readouterr().out.splitlines()
+    jobs = cli("jobs")
+    assert jobs.code == EXIT_OK
+    lines = jobs.out.splitlines()
     assert lines[0].startswith("UPDATED") and len(lines) == 3
-    assert main(["jobs", "--state", "failed"]) == EXIT_OK
-    [_, failed] = capsys.readouterr().out.splitlines()
+    jobs = cli("jobs", "--state", "failed")
+    assert jobs.code == EXIT_OK
+    [_, failed] = jobs.out.splitlines()
     assert "empty/v001" in failed
 
-    assert main(["status", "no-such-job"]) == EXIT_USAGE
-    assert "no job no-such-job" in capsys.readouterr().err
+    missing = cli("status", "no-such-job")
+    assert missing.code == EXIT_USAGE
+    assert "no job no-such-job" in missing.err
 
 
 def test_a_different_file_never_overwrites_an_incoming_plate(
-    workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]
+    cli: Cli, workdir: Path, plates: Plates
 ) -> None:
-    assert main(["process", str(plates.h264), "--key", "incoming/sh0010.mov"]) == EXIT_OK
-    assert main(["process", str(plates.ntsc), "--key", "incoming/sh0010.mov"]) == EXIT_USAGE
-    assert "already holds a different file" in capsys.readouterr().err
+    assert cli("process", plates.h264, "--key", "incoming/sh0010.mov").code == EXIT_OK
+    other = cli("process", plates.ntsc, "--key", "incoming/sh0010.mov")
+    assert other.code == EXIT_USAGE
+    assert "already holds a different file" in other.err
     assert (workdir / "bucket" / "incoming" / "sh0010.mov").read_bytes() == plates.h264.read_bytes()
 
 
-def test_missing_path_is_a_usage_error(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["process", "nowhere/plate.mov"]) == EXIT_USAGE
-    assert "neither a local file nor an object" in capsys.readouterr().err
+def test_missing_path_is_a_usage_error(cli: Cli) -> None:
+    ran = cli("process", "nowhere/plate.mov")
+    assert ran.code == EXIT_USAGE
+    assert "neither a local file nor an object" in ran.err
 
 
 def test_process_against_s3_over_http(
-    workdir: Path,
-    plates: Plates,
-    moto_server: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    cli: Cli, plates: Plates, moto_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     make_client(endpoint_url=moto_server).create_bucket(Bucket="cli-plates")
-    assert main(["process", str(plates.h264), "--store", "s3://cli-plates"]) == EXIT_OK
-    assert "manifest s3://cli-plates/published/h264/v001/manifest.json" in capsys.readouterr().out
+    ran = cli("process", plates.h264, "--store", "s3://cli-plates")
+    assert ran.code == EXIT_OK
+    assert "manifest s3://cli-plates/published/h264/v001/manifest.json" in ran.out
     client = make_client(endpoint_url=moto_server)
     keys = {o["Key"] for o in client.list_objects_v2(Bucket="cli-plates")["Contents"]}
     assert "published/h264/v001/frames/frame.0048.png" in keys
     # A key already in the bucket can be processed by name too.
-    assert main(["process", "s3://cli-plates/incoming/h264.mov", "--store", "s3://cli-plates"]) == 0
+    by_key = cli("process", "s3://cli-plates/incoming/h264.mov", "--store", "s3://cli-plates")
+    assert by_key.code == EXIT_OK
 
 
-def test_sample_plate_and_schema(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sample-plate", "p.mov", "--seconds", "0.5", "--size", "64x48"]) == EXIT_OK
+def test_sample_plate_and_schema(cli: Cli, workdir: Path) -> None:
+    assert cli("sample-plate", "p.mov", "--seconds", "0.5", "--size", "64x48").code == EXIT_OK
     assert (workdir / "p.mov").stat().st_size > 0
-    assert main(["sample-plate", "p.mov", "--size", "big"]) == EXIT_USAGE
-    assert (
-        main(
-            [
-                "sample-plate",
-                "room.mp4",
-                "--motion",
-                "dolly",
-                "--seconds",
-                "0.25",
-                "--size",
-                "96x54",
-            ]
-        )
-        == EXIT_OK
+    assert cli("sample-plate", "p.mov", "--size", "big").code == EXIT_USAGE
+    room = cli(
+        "sample-plate", "room.mp4", "--motion", "dolly", "--seconds", "0.25", "--size", "96x54"
     )
+    assert room.code == EXIT_OK
     assert (workdir / "room.mp4").stat().st_size > 0
-    capsys.readouterr()
-    assert main(["schema"]) == EXIT_OK
-    assert json.loads(capsys.readouterr().out)["title"] == "ingest-service manifest"
+    schema = cli("schema")
+    assert schema.code == EXIT_OK
+    assert schema.json()["title"] == "ingest-service manifest"
 
 
 def test_terminal_progress_draws_a_bar_and_a_summary() -> None:
@@ -192,30 +206,29 @@ def test_installed_console_script_runs_end_to_end(tmp_path: Path, plates: Plates
     assert (tmp_path / "b" / "published" / "h264" / "v001" / "manifest.json").exists()
 
 
-def test_file_uri_store(workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]) -> None:
+def test_file_uri_store(cli: Cli, workdir: Path, plates: Plates) -> None:
     bucket = workdir / "studio bucket"
-    assert main(["process", str(plates.h264), "--store", bucket.as_uri()]) == EXIT_OK
+    assert cli("process", plates.h264, "--store", bucket.as_uri()).code == EXIT_OK
     assert (bucket / "published" / "h264" / "v001" / "manifest.json").exists()
     assert not (workdir / "bucket").exists()
 
 
-def test_retry_after_fixing_a_bad_sidecar(
-    workdir: Path, plates: Plates, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_retry_after_fixing_a_bad_sidecar(cli: Cli, workdir: Path, plates: Plates) -> None:
     bucket = workdir / "bucket" / "incoming"
     bucket.mkdir(parents=True)
     (bucket / "sh0010.mov.json").write_text('{"shots": "typo"}')
-    assert (
-        main(["process", str(plates.h264), "--key", "incoming/sh0010.mov", "--json"]) == EXIT_FAILED
-    )
-    failed = json.loads(capsys.readouterr().out)
+    ran = cli("process", plates.h264, "--key", "incoming/sh0010.mov", "--json")
+    assert ran.code == EXIT_FAILED
+    failed = ran.json()
     assert "Extra inputs are not permitted" in failed["error"]["message"]
-    assert main(["retry", failed["job_id"]]) == EXIT_FAILED  # still the same bad sidecar
-    capsys.readouterr()
+    job_id = failed["job_id"]
+    assert cli("retry", job_id).code == EXIT_FAILED  # still the same bad sidecar
     (bucket / "sh0010.mov.json").write_text('{"shot": "sq010/sh0010"}')
-    assert main(["retry", failed["job_id"], "--json"]) == EXIT_OK
-    record = json.loads(capsys.readouterr().out)
+    ran = cli("retry", job_id, "--json")
+    assert ran.code == EXIT_OK
+    record = ran.json()
     assert record["state"] == "published"
     assert record["output_prefix"] == "published/sq010/sh0010/v001/"
-    assert main(["retry", failed["job_id"]]) == EXIT_USAGE  # published jobs are not retried
-    assert "not failed" in capsys.readouterr().err
+    again = cli("retry", job_id)  # published jobs are not retried
+    assert again.code == EXIT_USAGE
+    assert "not failed" in again.err
