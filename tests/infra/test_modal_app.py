@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pytest
@@ -158,25 +159,42 @@ def test_a_whole_job_runs_through_the_orchestrator_and_stage_functions(
     assert manifest.cost.by_stage["frames"] > cores_only
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:.*mounted Volume")
-def test_sam3_masks_fan_out_over_gpu_workers_and_come_back_stitched(
+class WithModels(Protocol):
+    def __call__(self, plate: Path, key: str, **settings: object) -> JobRecord: ...
+
+
+@pytest.fixture
+def with_models(
     modal_app,  # type: ignore[no-untyped-def]
     s3_env: S3Store,
     models_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+) -> WithModels:
+    """Runs a plate's job through the app with its GPU workers loading the tiny models
+    from a folder; .local() warns that the weights Volume is not mounted, as expected."""
+
+    def run(plate: Path, key: str, **settings: object) -> JobRecord:
+        _settings_env(monkeypatch, models_dir=models_dir, **settings)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", ".*mounted Volume")
+            return _run_on_modal(modal_app, s3_env, plate, key)
+
+    return run
+
+
+@pytest.mark.slow
+def test_sam3_masks_fan_out_over_gpu_workers_and_come_back_stitched(
+    with_models: WithModels, s3_env: S3Store, tmp_path: Path
 ) -> None:
-    _settings_env(
-        monkeypatch,
+    plate = make_plate(tmp_path / "plate.mov", seconds=0.5, width=96, height=64)  # 12 frames
+    record = with_models(
+        plate,
+        "incoming/m.mov",
         stages="probe,frames,masks",
         masks_backend="sam3",
-        models_dir=models_dir,
         masks_chunk_frames=8,
         masks_chunk_overlap=2,
     )
-    plate = make_plate(tmp_path / "plate.mov", seconds=0.5, width=96, height=64)  # 12 frames
-    record = _run_on_modal(modal_app, s3_env, plate, "incoming/m.mov")
     run = record.stages["masks"]
     assert run.status.value == "done", run.error
     assert run.parameters["chunks"] == 2  # frames 0-7, then 6-11 (2 shared)
@@ -186,13 +204,8 @@ def test_sam3_masks_fan_out_over_gpu_workers_and_come_back_stitched(
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore:.*mounted Volume")
 def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
-    modal_app,  # type: ignore[no-untyped-def]
-    s3_env: S3Store,
-    models_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    with_models: WithModels, s3_env: S3Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Chunks of 10 frames go to DepthWorker.predict (run here with .local()), leave
     their predictions in the job's work prefix, and come back as fits; the stage then
@@ -220,14 +233,13 @@ def test_depth_chunks_fan_out_and_are_aligned_on_the_cpu_side(
     images = [Scene().render(c, focal, width, height).image for c in cams]
     rendered = [image[::8, ::8, 1].astype(float) for image in images]
     monkeypatch.setattr(DepthAnything, "predict", predict)
-    _settings_env(
-        monkeypatch,
+    record = with_models(
+        plate,
+        "incoming/d.mp4",
         stages="probe,frames,camera,depth",
         depth_backend="depth-anything",
-        models_dir=models_dir,
         model_chunk_frames=10,
     )
-    record = _run_on_modal(modal_app, s3_env, plate, "incoming/d.mp4")
     run = record.stages["depth"]
     assert run.status.value == "done", run.error
     assert run.parameters["chunk_frames"] == 10
