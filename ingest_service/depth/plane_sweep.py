@@ -65,10 +65,12 @@ def plane_sweep(
             windowed = [cv2.boxFilter(c, -1, (window, window)) for c in per_view]
             costs[i] = _mean_of_lowest(windowed, keep)
     best_plane = np.argmin(costs, axis=0)
-    rows, cols = np.indices((h, w))
-    c0 = costs[best_plane, rows, cols]
-    lower = costs[np.maximum(best_plane - 1, 0), rows, cols]
-    upper = costs[np.minimum(best_plane + 1, planes - 1), rows, cols]
+    # The volume read and written flat, at plane * h * w + pixel: fancy indexing with
+    # three index arrays is twice as slow, and this is a fifth of the sweep.
+    volume, pixels = costs.reshape(-1), np.arange(h * w).reshape(h, w)
+    c0 = volume[best_plane * (h * w) + pixels]
+    lower = volume[np.maximum(best_plane - 1, 0) * (h * w) + pixels]
+    upper = volume[np.minimum(best_plane + 1, planes - 1) * (h * w) + pixels]
     denom = lower - 2 * c0 + upper
     shift = np.where(denom > 1e-6, 0.5 * (lower - upper) / np.maximum(denom, 1e-6), 0.0)
     inner = (best_plane > 0) & (best_plane < planes - 1)
@@ -78,7 +80,7 @@ def plane_sweep(
     # Second best away from the winner's neighbourhood: a flat or repetitive cost curve
     # (no texture, occlusion) leaves little margin.
     for offset in (-2, -1, 0, 1, 2):
-        costs[np.clip(best_plane + offset, 0, planes - 1), rows, cols] = np.inf
+        volume[np.clip(best_plane + offset, 0, planes - 1) * (h * w) + pixels] = np.inf
     second = costs.min(axis=0)
     confidence = np.clip(1.0 - c0 / np.maximum(second, 1e-6), 0.0, 1.0)
     return depth.astype(np.float32), confidence.astype(np.float32)
