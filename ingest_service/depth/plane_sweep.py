@@ -53,7 +53,8 @@ def plane_sweep(
             hom = view.k @ (rel[:3, :3] + rel[:3, 3:4] @ normal * inv_depth) @ k_inv
             # Outside the neighbour reads as 2: any difference there is clipped to MISSING.
             warped = cv2.warpPerspective(view.gray, hom, (w, h), flags=flags, borderValue=2.0)
-            per_view.append(cv2.min(cv2.absdiff(warped, ref.gray), MISSING))
+            diff = cv2.absdiff(warped, ref.gray)
+            per_view.append(cv2.threshold(diff, MISSING, MISSING, cv2.THRESH_TRUNC)[1])
             seen.append(warped <= 1.0)
         if keep == len(neighbours):
             # Every neighbour that sees the pixel counts, equally.
