@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from enum import StrEnum
 from typing import Any, Literal
@@ -74,22 +75,11 @@ class Intrinsics(BaseModel):
     @classmethod
     def from_lens(cls, lens: Lens) -> Intrinsics:
         model, params = lens.colmap()
-        return cls(
-            model=model,
-            params=params,
-            fx=lens.fx,
-            fy=lens.fy,
-            cx=lens.cx,
-            cy=lens.cy,
-            k1=lens.k1,
-            k2=lens.k2,
-            p1=lens.p1,
-            p2=lens.p2,
-        )
+        return cls(model=model, params=params, **dataclasses.asdict(lens))
 
     @property
     def lens(self) -> Lens:
-        return Lens(self.fx, self.fy, self.cx, self.cy, self.k1, self.k2, self.p1, self.p2)
+        return Lens(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Lens)})
 
 
 class CameraFrame(BaseModel):

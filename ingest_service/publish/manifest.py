@@ -64,6 +64,9 @@ class ManifestStage(BaseModel):
     error: ErrorInfo | None = None
 
 
+RUN_FIELDS = set(ManifestStage.model_fields) - {"details"}
+
+
 class CostEstimate(BaseModel):
     currency: Literal["USD"] = "USD"
     total: float
@@ -102,18 +105,10 @@ def build_manifest(record: JobRecord, *, pricing: Pricing) -> Manifest:
     if not (record.shot and record.version and record.output_prefix):
         raise JobStateError("a manifest needs the job's output folder", state=record.state)
     stages = {
+        # The manifest shows what the record holds of each run, and the result's summary.
         name: ManifestStage(
-            status=run.status,
-            backend=run.backend,
-            device=run.device,
-            cpu_cores=run.cpu_cores,
-            gpu_seconds=run.gpu_seconds,
-            parameters=run.parameters,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            duration_s=run.duration_s,
+            **run.model_dump(include=RUN_FIELDS),
             details=run.result.summary() if run.result else {},
-            error=run.error,
         )
         for name, run in record.stages.items()
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pycolmap
 
@@ -54,15 +56,14 @@ def run(ctx: StageContext) -> StageOutput:
     )
     ctx.check()
     focal_hint = _focal_hint_px(options.focal_length_mm, options.sensor_width_mm, width)
+    # Every solve setting is the job's `camera_<name>` option, but for the thread count.
     solver = SolveSettings(
-        frontend=settings.camera_frontend,
-        track_points=settings.camera_track_points,
-        distortion=settings.camera_distortion,
-        max_features=settings.camera_max_features,
-        overlap=settings.camera_overlap,
         threads=settings.workers,
-        mapper=settings.camera_mapper,
-        max_keyframes=settings.camera_max_keyframes,
+        **{
+            field.name: getattr(settings, f"camera_{field.name}")
+            for field in dataclasses.fields(SolveSettings)
+            if field.name != "threads"
+        },
     )
     outcome = solve(
         ctx.scratch / "images",
