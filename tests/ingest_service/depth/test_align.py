@@ -5,14 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest_service.depth.align import (
-    Fit,
-    fit_inverse_affine,
-    sample,
-    smooth,
-    to_depth,
-    visible_points,
-)
+from ingest_service.depth import align
 from ingest_service.errors import DepthUnavailableError
 from ingest_service.samples.scene import Scene, motion
 
@@ -25,7 +18,7 @@ def test_fit_recovers_scale_and_shift_despite_outliers() -> None:
     predicted += rng.normal(0, 0.002, len(z))  # model noise
     bad = rng.choice(len(z), 80, replace=False)  # 20 % occluded or moving points
     predicted[bad] = rng.uniform(predicted.min(), predicted.max(), len(bad))
-    fit = fit_inverse_affine(predicted, z)
+    fit = align.fit_inverse_affine(predicted, z)
     assert fit is not None
     assert fit.scale == pytest.approx(scale, rel=0.02)
     assert fit.shift == pytest.approx(shift, abs=0.002)
@@ -34,27 +27,27 @@ def test_fit_recovers_scale_and_shift_despite_outliers() -> None:
 
 def test_fit_refuses_too_few_points_or_a_flat_prediction() -> None:
     z = np.linspace(2, 10, 8)
-    assert fit_inverse_affine(1 / z, z) is None
-    assert fit_inverse_affine(np.ones(100), np.linspace(2, 10, 100)) is None
+    assert align.fit_inverse_affine(1 / z, z) is None
+    assert align.fit_inverse_affine(np.ones(100), np.linspace(2, 10, 100)) is None
     # Far must not be predicted nearer: a negative scale is not a fit.
     z = np.linspace(2, 10, 100)
-    assert fit_inverse_affine(z, z) is None
+    assert align.fit_inverse_affine(z, z) is None
 
 
-def _noisy_fit(rng: np.random.Generator, scale: float, shift: float, noise: float) -> Fit:
+def _noisy_fit(rng: np.random.Generator, scale: float, shift: float, noise: float) -> align.Fit:
     z = rng.uniform(2.0, 30.0, 150)
     predicted = (1.0 / z - shift) / scale + rng.normal(0, noise, len(z))
-    fit = fit_inverse_affine(predicted, z)
+    fit = align.fit_inverse_affine(predicted, z)
     assert fit is not None
     return fit
 
 
 def test_the_temporal_prior_removes_fit_jitter_and_fills_frames_without_a_fit() -> None:
     rng = np.random.default_rng(2)
-    fits: list[Fit | None] = [_noisy_fit(rng, 0.4, 0.01, 0.01) for _ in range(30)]
+    fits: list[align.Fit | None] = [_noisy_fit(rng, 0.4, 0.01, 0.01) for _ in range(30)]
     fits[10] = fits[11] = None
     # Fits this noisy jitter by about 0.5 % a frame; a prior tighter than that wins.
-    scale, shift = smooth(fits, 0.002)
+    scale, shift = align.smooth(fits, 0.002)
     raw = np.array([f.scale if f else np.nan for f in fits])
     assert np.nanstd(np.diff(raw)) > 3 * np.std(np.diff(scale))
     assert np.allclose(scale, 0.4, rtol=0.05)
@@ -66,27 +59,27 @@ def test_strong_evidence_keeps_each_frames_own_alignment() -> None:
     must not smear one frame's alignment into the next."""
     rng = np.random.default_rng(4)
     truth = [(rng.uniform(0.2, 2.0), rng.uniform(0.0, 0.05)) for _ in range(12)]
-    fits: list[Fit | None] = [_noisy_fit(rng, s, t, 0.0) for s, t in truth]
-    scale, shift = smooth(fits, 0.02)
+    fits: list[align.Fit | None] = [_noisy_fit(rng, s, t, 0.0) for s, t in truth]
+    scale, shift = align.smooth(fits, 0.02)
     assert np.allclose(scale, [s for s, _ in truth], rtol=1e-3)
     assert np.allclose(shift, [t for _, t in truth], atol=1e-4)
 
 
 def test_frames_far_from_any_fit_take_the_nearest_one() -> None:
     rng = np.random.default_rng(6)
-    fits: list[Fit | None] = [None] * 20
+    fits: list[align.Fit | None] = [None] * 20
     fits[0] = _noisy_fit(rng, 2.0, 0.5, 0.0)
-    scale, shift = smooth(fits, 0.02)
+    scale, shift = align.smooth(fits, 0.02)
     assert np.allclose(scale, 2.0, rtol=1e-3) and np.allclose(shift, 0.5, atol=1e-3)
     with pytest.raises(DepthUnavailableError, match="no frame sees enough"):
-        smooth([None, None], 0.02)
+        align.smooth([None, None], 0.02)
 
 
 def test_nearest_point_per_cell_hides_points_behind_a_surface() -> None:
     k = np.array([[100.0, 0, 50], [0, 100.0, 50], [0, 0, 1]])
     near = np.array([[0.0, 0.0, 2.0]])
     behind = np.array([[0.0, 0.0, 5.0]])  # same pixel, further away
-    u, v, z = visible_points(np.vstack([behind, near]), np.eye(4), k, 100, 100)
+    u, v, z = align.visible_points(np.vstack([behind, near]), np.eye(4), k, 100, 100)
     assert z.tolist() == [2.0] and u.tolist() == [50.0] and v.tolist() == [50.0]
 
 
@@ -108,10 +101,10 @@ def test_aligned_prediction_matches_a_rendered_depth() -> None:
         rays = np.stack([(px + 0.5 - w / 2) / f, (py + 0.5 - h / 2) / f, np.ones(400)], 1)
         clouds.append((rays * z_other[py, px][:, None]) @ c2w[:3, :3].T + c2w[:3, 3])
     xyz = np.concatenate(clouds)
-    u, v, z = visible_points(xyz, cams[2], k, w, h)
-    fit = fit_inverse_affine(sample(predicted, u - 0.5, v - 0.5), z)
+    u, v, z = align.visible_points(xyz, cams[2], k, w, h)
+    fit = align.fit_inverse_affine(align.sample(predicted, u - 0.5, v - 0.5), z)
     assert fit is not None
-    depth, valid = to_depth(predicted, fit.scale, fit.shift, far=100.0)
+    depth, valid = align.to_depth(predicted, fit.scale, fit.shift, far=100.0)
     absrel = np.mean(np.abs(depth[valid] - truth[valid]) / truth[valid])
     assert absrel < 0.02
     assert valid.mean() > 0.99
@@ -119,6 +112,6 @@ def test_aligned_prediction_matches_a_rendered_depth() -> None:
 
 def test_depth_beyond_far_is_clamped_and_marked() -> None:
     predicted = np.array([[1.0, 0.0]])
-    depth, valid = to_depth(predicted, 1.0, 0.0, far=50.0)
+    depth, valid = align.to_depth(predicted, 1.0, 0.0, far=50.0)
     assert depth[0, 0] == pytest.approx(1.0) and valid[0, 0]
     assert depth[0, 1] == pytest.approx(50.0) and not valid[0, 1]
