@@ -13,9 +13,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-SURE = 6  # pixels inside the mask's edge that are the object for certain
+SURE = 9  # pixels inside the mask's edge that are the object for certain
 RING = 12  # pixels outside it that may still be the object; beyond, background
-ITERATIONS = 2
+ITERATIONS = 1
 GROWTH = (0.7, 1.5)  # a result this much smaller or larger than the mask is not trusted
 
 

@@ -39,7 +39,7 @@ FRAGMENT = 0.0005  # ... unless over this and holding SEED of the solve's reject
 SEED = 3
 HIDDEN = 0.3  # a point this much (relative) behind the other view's surface is hidden there
 GEOMETRY = 0.2  # relative disagreement of two frames' depths that counts as unexplained
-REFINE = 8  # guided filter radius for the mask's edges (0: none)
+REFINE = 4  # guided filter radius for the mask's edges (0: none)
 EDGE_EPSILON = 1e-2  # grey variance below which the filter smooths rather than follows edges
 STEP = 3  # frames to each neighbour: enough motion to see, little enough disocclusion
 
