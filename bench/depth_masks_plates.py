@@ -11,6 +11,7 @@ Figures per plate:
 
 - AbsRel and delta<1.25 over every pixel after one scale for the clip, and over the
   pixels the depth marks known (confidence above 0: moving pixels are flagged unknown);
+  AbsRel on the truly moving pixels and their share of the all-pixel AbsRel;
 - mask IoU on frames where the object covers over 0.1 % of the frame, and the share of
   frames without it whose mask is empty;
 - seconds per frame of depth and of masks;
@@ -48,6 +49,7 @@ COLUMNS = [
     "absrel_known",
     "delta_known",
     "known",
+    "absrel_moving",
     "moving_known",
     "mask_iou",
     "mask_iou_min",
@@ -152,6 +154,10 @@ def score(
         "absrel_known": round(float(rel[mark].mean()), 4),
         "delta_known": round(float(within[mark].mean()), 4),
         "known": round(float(mark.mean()), 3),
+        "absrel_moving": round(float(rel[truth_moving & ok].mean()), 3)
+        if (truth_moving & ok).any()
+        else None,
+        "absrel_moving_share": round(float(rel[truth_moving & ok].sum() / rel[ok].sum()), 3),
         "moving_known": round(float(moving_known.sum() / max(truth_moving.sum(), 1)), 3),
         "absrel_moving_known": round(moving_rel[0], 3) if moving_rel else None,
         "mask_iou": round(float(np.mean(ious)), 3) if ious else None,
