@@ -39,7 +39,8 @@ FRAGMENT = 0.0005  # ... unless over this and holding SEED of the solve's reject
 SEED = 3
 HIDDEN = 0.3  # a point this much (relative) behind the other view's surface is hidden there
 GEOMETRY = 0.2  # relative disagreement of two frames' depths that counts as unexplained
-REFINE = 4  # guided filter radius for the mask's edges (0: none)
+REFINE = 8  # guided filter radius for the mask's edges (0: none) ...
+REFINE_BEFORE_COLOUR = 4  # ... and before GrabCut, which settles them on colour after it
 EDGE_EPSILON = 1e-2  # grey variance below which the filter smooths rather than follows edges
 STEP = 3  # frames to each neighbour: enough motion to see, little enough disocclusion
 
@@ -286,7 +287,8 @@ def refine(ref: MotionView, mask: np.ndarray) -> np.ndarray:
     frame's colours, GrabCut then settles them (and flat patches the motion missed)."""
     if not REFINE or not mask.any():
         return mask
-    soft = guided_filter(ref.gray, mask.astype(np.float32), REFINE, EDGE_EPSILON)
+    radius = REFINE if ref.bgr is None else REFINE_BEFORE_COLOUR
+    soft = guided_filter(ref.gray, mask.astype(np.float32), radius, EDGE_EPSILON)
     out: np.ndarray = soft > 0.5
     if ref.bgr is not None:
         out = fill_holes(to_colour_edges(ref.bgr, out))
