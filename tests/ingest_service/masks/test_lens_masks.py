@@ -41,13 +41,13 @@ def test_moving_object_masks_line_up_with_a_distorted_plate(tmp_path: Path) -> N
     output, scores = _masks(lens_job(tmp_path / "known", STRONG_BARREL, mover=True))
     assert output.parameters["geometry"] == "plate"
     assert output.parameters["undistorted_to_measure"] is True
-    assert np.mean(scores) > 0.75, [round(s, 2) for s in scores]
+    assert np.mean(scores) > 0.85, [round(s, 2) for s in scores]
     # A camera blind to the lens explains the static scene badly away from the centre.
     blind = lens_job(
         tmp_path / "blind", STRONG_BARREL, claimed=Lens(F, F, W / 2, H / 2), mover=True
     )
     blind_output, blind_scores = _masks(blind)
     assert blind_output.parameters["undistorted_to_measure"] is False
-    # Measured 0.67 blind against 0.80 with the lens: filled objects and the depth
-    # agreement test lift both, the blind camera's too.
-    assert np.mean(blind_scores) < np.mean(scores) - 0.1
+    # Measured 0.78 blind against 0.88 with the lens: edges settled on colour lift both,
+    # the blind camera's too, but it still trails.
+    assert np.mean(blind_scores) < np.mean(scores) - 0.05
