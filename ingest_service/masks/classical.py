@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from ingest_service.camera.lens_maps import PlateLens
 from ingest_service.camera.pinhole_frames import PinholeFrames
 from ingest_service.camera.rejected import RejectedTracks
 from ingest_service.depth.writers import read_depth_exr
@@ -58,7 +59,9 @@ def moving_masks(
                 solution.frames[i].c2w,
                 seen,
                 image,
-                None if rejected is None else _working_pixels(rejected.moving_xy(i), frames, scale),
+                None
+                if rejected is None
+                else working_pixels(rejected.moving_xy(i), frames.plate_lens, scale),
             )
         return views[i]
 
@@ -95,10 +98,9 @@ def masks_in_memory(
     return out
 
 
-def _working_pixels(xy: np.ndarray, frames: PinholeFrames, scale: float) -> np.ndarray:
+def working_pixels(xy: np.ndarray, lens: PlateLens, scale: float) -> np.ndarray:
     """Plate pixels (COLMAP's convention, distorted as the plate is) as working-size array
     positions in the pinhole geometry the masks are measured in."""
-    lens = frames.plate_lens
     pinhole = lens.lens.undistort_pixels(xy) if lens.distorted and len(xy) else xy
     out: np.ndarray = pinhole * scale - 0.5
     return out
