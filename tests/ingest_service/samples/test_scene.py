@@ -14,12 +14,12 @@ from ingest_service.camera.lens import Lens
 from ingest_service.samples.scene import (
     MOTIONS,
     PLATES,
-    Mover,
     Scene,
     look_at,
     motion,
     render_plate_spec,
 )
+from ingest_service.samples.shapes import Mover
 
 W, H = 160, 90
 F = 560 / 960 * W
