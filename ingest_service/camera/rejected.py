@@ -71,9 +71,6 @@ class RejectedTracks(BaseModel):
         """(n, 2) float64 positions of the moving tracks in the frame at `index`."""
         return np.array(self.frames[index].moving, dtype=np.float64).reshape(-1, 2)
 
-    def outliers_xy(self, index: int) -> np.ndarray:
-        return np.array(self.frames[index].outliers, dtype=np.float64).reshape(-1, 2)
-
 
 def load_rejected(store: ObjectStore, camera: CameraResult) -> RejectedTracks | None:
     """The camera stage's rejected tracks, or None when its solve published none (the

@@ -161,10 +161,6 @@ def blobs(mask: np.ndarray) -> Blobs:
     area = stats[:, cv2.CC_STAT_AREA]
     large = area >= MIN_AREA * mask.size
     large[0] = False
-    if not CORE:
-        return Blobs(
-            large[labels], np.zeros_like(mask, dtype=bool), np.zeros_like(mask, dtype=bool)
-        )
     core = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (CORE, CORE))
 
     def cored(border: int) -> np.ndarray:
